@@ -1,0 +1,73 @@
+package events
+
+import "strings"
+
+// Topics. A topic name is part of the contract with every producer: never
+// rename one casually.
+const (
+	// TopicMovieEvents carries movie.created, movie.updated and movie.deleted,
+	// keyed by movie id.
+	TopicMovieEvents = "movie-events"
+	// TopicMovieViews carries movie.viewed, keyed by movie id.
+	TopicMovieViews = "movie-views"
+	// TopicUserActions carries user.action, keyed by user id.
+	TopicUserActions = "user-actions"
+	// NotificationTopicPrefix starts every notification topic:
+	// notification-<channel>, keyed by user id.
+	NotificationTopicPrefix = "notification-"
+)
+
+// Notification channels the HTTP API accepts. Other producers may use any
+// channel; its topic is NotificationTopic(channel).
+const (
+	ChannelEmail = "email"
+	ChannelPush  = "push"
+	ChannelSMS   = "sms"
+)
+
+// Consumer groups. Renaming a group makes Kafka treat it as new: it would
+// re-consume every topic from the oldest offset.
+const (
+	GroupMovie        = "movie-group"
+	GroupAnalytics    = "analytics-group"
+	GroupNotification = "notif-group"
+)
+
+// Groups lists every consumer group, in start order.
+func Groups() []string {
+	return []string{GroupMovie, GroupAnalytics, GroupNotification}
+}
+
+// NotificationTopic is the topic of a notification channel.
+func NotificationTopic(channel string) string { return NotificationTopicPrefix + channel }
+
+// ChannelOf returns the channel of a notification topic, or false when the
+// topic is not one.
+func ChannelOf(topic string) (string, bool) {
+	ch, ok := strings.CutPrefix(topic, NotificationTopicPrefix)
+	if !ok || ch == "" || IsDeadLetterTopic(topic) {
+		return "", false
+	}
+	return ch, true
+}
+
+// DeadLetterTopic is the dead-letter topic of a consumer group.
+func DeadLetterTopic(group string) string { return group + deadLetterSuffix }
+
+const deadLetterSuffix = ".dlq"
+
+// IsDeadLetterTopic reports whether topic is a dead-letter topic.
+func IsDeadLetterTopic(topic string) bool { return strings.HasSuffix(topic, deadLetterSuffix) }
+
+// StaticTopics lists the topics Reelay creates at start: the fixed ones, one
+// per HTTP notification channel, and each group's dead-letter topic.
+func StaticTopics() []string {
+	ts := []string{TopicMovieEvents, TopicMovieViews, TopicUserActions}
+	for _, ch := range []string{ChannelEmail, ChannelPush, ChannelSMS} {
+		ts = append(ts, NotificationTopic(ch))
+	}
+	for _, g := range Groups() {
+		ts = append(ts, DeadLetterTopic(g))
+	}
+	return ts
+}

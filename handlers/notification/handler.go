@@ -1,0 +1,84 @@
+// Package notification delivers requested notifications through a notifier
+// chosen by channel and records each delivery (consumer group notif-group,
+// every notification-* topic).
+package notification
+
+import (
+	"context"
+	"time"
+
+	"github.com/reelay/reelay/events"
+)
+
+// Message is what a notifier delivers.
+type Message struct {
+	// ID is the notification id: the producer's notificationId, else the event id.
+	// Notifiers pass it on so that receivers can drop a repeated delivery.
+	ID      string
+	UserID  string
+	Channel string
+	Subject string
+	Body    string
+}
+
+// Notifier delivers a message. It retries on its own and reports how many
+// attempts it made; a non-nil error means every attempt failed.
+type Notifier interface {
+	Notify(ctx context.Context, m Message) (attempts int, err error)
+}
+
+// Notifiers selects a notifier by channel; a channel without a route uses Default.
+type Notifiers struct {
+	Default   Notifier
+	ByChannel map[string]Notifier
+}
+
+func (n Notifiers) For(channel string) Notifier {
+	if r, ok := n.ByChannel[channel]; ok {
+		return r
+	}
+	return n.Default
+}
+
+// Status of a delivery.
+const (
+	StatusDelivered = "delivered"
+	StatusFailed    = "failed"
+)
+
+// Delivery is the record of one notification's delivery.
+type Delivery struct {
+	Message
+	Status         string
+	Attempts       int
+	Error          string
+	RequestedAt    time.Time
+	FirstAttemptAt time.Time
+	LastAttemptAt  time.Time
+}
+
+// Store records deliveries. A handler calls it inside the event's inbox
+// transaction.
+type Store interface {
+	RecordDelivery(ctx context.Context, d Delivery) error
+}
+
+// Handler delivers notifications and records the outcome.
+type Handler struct {
+	store     Store
+	notifiers Notifiers
+	now       func() time.Time
+}
+
+// New returns the notif-group consumer.
+func New(store Store, notifiers Notifiers) events.Consumer {
+	h := Handler{store: store, notifiers: notifiers, now: time.Now}
+	return events.Consumer{
+		Name:        "notification",
+		Group:       events.GroupNotification,
+		TopicPrefix: events.NotificationTopicPrefix,
+		Routes: []events.Route{
+			events.On(events.TypeNotificationRequested, h.requested),
+		},
+	}
+}

@@ -1,0 +1,91 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// errDuplicate reports that the event's inbox row already exists.
+var errDuplicate = errors.New("event already applied")
+
+type unitKey struct{}
+
+// unit is one event's transaction, begun on the first write so that a
+// handler may do slow work (a notifier call) before it holds the writer.
+type unit struct {
+	db             *DB
+	group, eventID string
+	tx             *sql.Tx
+}
+
+// begin opens the transaction and claims the inbox row.
+func (u *unit) begin(ctx context.Context) (*sql.Tx, error) {
+	if u.tx != nil {
+		return u.tx, nil
+	}
+	tx, err := u.db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("begin: %w", err)
+	}
+	res, err := tx.ExecContext(ctx,
+		`INSERT INTO inbox (consumer_group, event_id, processed_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
+		u.group, u.eventID, millis(time.Now()))
+	if err == nil {
+		var n int64
+		if n, err = res.RowsAffected(); err == nil && n == 0 {
+			err = errDuplicate
+		}
+	}
+	if err != nil {
+		_ = tx.Rollback()
+		return nil, err
+	}
+	u.tx = tx
+	return tx, nil
+}
+
+// tx returns the transaction of the event being applied in ctx.
+func (db *DB) tx(ctx context.Context) (*sql.Tx, error) {
+	u, ok := ctx.Value(unitKey{}).(*unit)
+	if !ok || u.db != db {
+		return nil, errors.New("sqlstore: write outside Apply")
+	}
+	return u.begin(ctx)
+}
+
+// Apply runs fn at most once to completion for each (group, eventID): the
+// store writes fn makes through ctx commit in one transaction with the
+// inbox row. It returns applied=false, and no error, when the event was
+// applied before; fn is then not run, or its writes are rolled back.
+// When fn fails nothing is written and the error is returned.
+func (db *DB) Apply(ctx context.Context, group, eventID string, fn func(ctx context.Context) error) (applied bool, err error) {
+	var seen int
+	if err := db.read.QueryRowContext(ctx,
+		`SELECT COUNT(*) FROM inbox WHERE consumer_group = $1 AND event_id = $2`, group, eventID).Scan(&seen); err != nil {
+		return false, fmt.Errorf("inbox: %w", err)
+	}
+	if seen > 0 {
+		return false, nil
+	}
+	u := &unit{db: db, group: group, eventID: eventID}
+	err = fn(context.WithValue(ctx, unitKey{}, u))
+	if err == nil && u.tx == nil {
+		_, err = u.begin(ctx) // fn wrote nothing: still mark the event done
+	}
+	if err != nil {
+		if u.tx != nil {
+			_ = u.tx.Rollback()
+		}
+		if errors.Is(err, errDuplicate) {
+			return false, nil
+		}
+		return false, err
+	}
+	if err := u.tx.Commit(); err != nil {
+		return false, fmt.Errorf("commit: %w", err)
+	}
+	return true, nil
+}
