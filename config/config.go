@@ -48,10 +48,10 @@ type Config struct {
 	// DatabaseURL is a SQLite file path or a postgres:// URL.
 	DatabaseURL string
 	// TopicPartitions and TopicReplication apply to topics Reelay creates.
-	TopicPartitions   int32
-	TopicReplication  int16
-	NotifyWebhookURL  string
-	ShutdownTimeout   time.Duration
+	TopicPartitions  int32
+	TopicReplication int16
+	NotifyWebhookURL string
+	ShutdownTimeout  time.Duration
 	// ConsumerGroups run in this process; empty runs none.
 	ConsumerGroups []string
 	// RetryMax is how many times a transient handler error is retried before

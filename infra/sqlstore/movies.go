@@ -91,19 +91,17 @@ func (s *Movies) CountView(ctx context.Context, movieID string, at time.Time) er
 	return err
 }
 
-// ErrNotFound is returned by queries for a resource that does not exist.
-var ErrNotFound = errors.New("not found")
-
 const movieColumns = `id, COALESCE(title, ''), year, genres, views, updated_at`
 
-// Movie returns a movie that was created or viewed and is not deleted.
-func (s *Movies) Movie(ctx context.Context, id string) (movie.Movie, error) {
+// Movie returns a movie that was created or viewed and is not deleted;
+// found is false for any other id.
+func (s *Movies) Movie(ctx context.Context, id string) (m movie.Movie, found bool, err error) {
 	row := s.db.read.QueryRowContext(ctx, `SELECT `+movieColumns+` FROM movies WHERE id = $1 AND deleted = 0`, id)
-	m, err := scanMovie(row)
+	m, err = scanMovie(row)
 	if errors.Is(err, sql.ErrNoRows) {
-		return movie.Movie{}, ErrNotFound
+		return movie.Movie{}, false, nil
 	}
-	return m, err
+	return m, err == nil, err
 }
 
 // TopMovies lists up to limit movies, most viewed first (ties by id).

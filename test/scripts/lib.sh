@@ -94,7 +94,7 @@ pid_alive() {
 pid_cmdline_has() {
 	local pid=$1 text=$2
 	[ -r "/proc/$pid/cmdline" ] || return 1
-	tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$text"
+	tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -F -- "$text" >/dev/null
 }
 
 # wait_pid_exit PID SECONDS: poll until PID is gone; false on timeout.

@@ -1,0 +1,43 @@
+// Package app is Reelay's composition root: the fx modules that build one
+// process — embedded or external Kafka, the store, the publisher, the router
+// with its consumers, and the HTTP API — and their lifecycle.
+//
+// Start order: broker, database, publisher, router, HTTP. Stop runs in
+// reverse: HTTP stops taking requests and drains those in flight, the router
+// stops fetching and lets in-flight handlers commit, offsets are committed,
+// the publisher flushes, the database and the embedded broker close.
+package app
+
+import (
+	"log/slog"
+	"time"
+
+	"go.uber.org/fx"
+	"go.uber.org/fx/fxevent"
+
+	"github.com/reelay/reelay/config"
+	"github.com/reelay/reelay/infra/telemetry"
+)
+
+// New builds the application for cfg. Extra options let tests decorate or
+// populate parts of the graph.
+func New(cfg config.Config, extra ...fx.Option) *fx.App {
+	opts := []fx.Option{
+		fx.Supply(cfg),
+		fx.Provide(
+			func(c config.Config) *slog.Logger { return telemetry.NewLogger(c.LogLevel) },
+			telemetry.NewMetrics,
+		),
+		fx.WithLogger(func(l *slog.Logger) fxevent.Logger {
+			return &fxevent.SlogLogger{Logger: l.With("component", "fx")}
+		}),
+		fx.StartTimeout(60 * time.Second),
+		fx.StopTimeout(cfg.ShutdownTimeout + 10*time.Second),
+		KafkaModule,
+		StoreModule,
+		HandlersModule,
+		RouterModule,
+		HTTPModule,
+	}
+	return fx.New(append(opts, extra...)...)
+}

@@ -1,0 +1,52 @@
+package app
+
+import (
+	"log/slog"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+	"go.uber.org/fx"
+
+	"github.com/reelay/reelay/config"
+	"github.com/reelay/reelay/events"
+	"github.com/reelay/reelay/infra/kafka"
+	"github.com/reelay/reelay/infra/router"
+	"github.com/reelay/reelay/infra/telemetry"
+)
+
+// RouterModule runs the consumers of the groups this process is configured
+// for (REELAY_CONSUMER_GROUPS) on the one Watermill router.
+var RouterModule = fx.Module("router",
+	fx.Provide(newRunner),
+)
+
+type runnerParams struct {
+	fx.In
+	Lifecycle   fx.Lifecycle
+	Config      config.Config
+	Publisher   message.Publisher
+	Subscribers router.Subscribers
+	Admin       *kafka.Admin
+	Inbox       router.Inbox
+	Metrics     *telemetry.Metrics
+	Logger      *slog.Logger
+	Consumers   []events.Consumer `group:"consumers"`
+}
+
+func newRunner(p runnerParams) (*router.Runner, error) {
+	r, err := router.NewRunner(p.Publisher, p.Subscribers, p.Admin, p.Inbox, p.Metrics, p.Logger, router.Settings{
+		RetryMax:     p.Config.RetryMax,
+		RetryInitial: p.Config.RetryInitial,
+		Grace:        p.Config.ShutdownTimeout,
+		ScanInterval: p.Config.TopicScanInterval,
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range p.Consumers {
+		if p.Config.RunsGroup(c.Group) {
+			r.Add(c)
+		}
+	}
+	p.Lifecycle.Append(fx.Hook{OnStart: r.Start, OnStop: r.Stop})
+	return r, nil
+}

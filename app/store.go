@@ -1,0 +1,42 @@
+package app
+
+import (
+	"context"
+
+	"go.uber.org/fx"
+
+	"github.com/reelay/reelay/config"
+	"github.com/reelay/reelay/handlers/analytics"
+	"github.com/reelay/reelay/handlers/movie"
+	"github.com/reelay/reelay/handlers/notification"
+	"github.com/reelay/reelay/infra/httpapi"
+	"github.com/reelay/reelay/infra/router"
+	"github.com/reelay/reelay/infra/sqlstore"
+)
+
+// StoreModule opens the database (SQLite or PostgreSQL by URL), applies the
+// migrations, and supplies each handler's store and each route's queries.
+var StoreModule = fx.Module("store",
+	fx.Provide(
+		openDB,
+		sqlstore.NewMovies,
+		sqlstore.NewAnalytics,
+		sqlstore.NewDeliveries,
+		func(db *sqlstore.DB) router.Inbox { return db },
+		func(s *sqlstore.Movies) movie.Store { return s },
+		func(s *sqlstore.Movies) httpapi.MovieQueries { return s },
+		func(s *sqlstore.Analytics) analytics.Store { return s },
+		func(s *sqlstore.Analytics) httpapi.AnalyticsQueries { return s },
+		func(s *sqlstore.Deliveries) notification.Store { return s },
+		func(s *sqlstore.Deliveries) httpapi.DeliveryQueries { return s },
+	),
+)
+
+func openDB(lc fx.Lifecycle, cfg config.Config) (*sqlstore.DB, error) {
+	db, err := sqlstore.Open(context.Background(), cfg.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	lc.Append(fx.StopHook(db.Close))
+	return db, nil
+}

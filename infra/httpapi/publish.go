@@ -1,0 +1,80 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
+
+	"github.com/reelay/reelay/events"
+)
+
+// Publisher publishes one event. A nil error means Kafka acknowledged it with
+// acks=all; a publish retried with the same event id is deduplicated by
+// every consumer's inbox.
+type Publisher interface {
+	Publish(ctx context.Context, topic string, e events.Envelope) error
+}
+
+const (
+	eventSource       = "reelay/api"
+	retryAfterSeconds = 5
+	headerIdemKey     = "Idempotency-Key"
+)
+
+// idempotencyNamespace derives event ids from Idempotency-Key values.
+var idempotencyNamespace = uuid.MustParse("8f5b7a4e-2f55-4a8e-9d43-0c9f4ad1d7e1")
+
+// derivedID returns an id derived from the request's Idempotency-Key and
+// purpose, or a fresh UUID when the request has no key. The same key on the
+// same route yields the same id, which is what makes a retried POST take
+// effect once: its event carries the same id and the inbox drops it.
+func derivedID(c echo.Context, purpose string) (string, error) {
+	key := c.Request().Header.Get(headerIdemKey)
+	if key == "" {
+		return uuid.NewString(), nil
+	}
+	if len(key) > 255 {
+		return "", invalid(headerIdemKey, "Idempotency-Key must be at most 255 characters")
+	}
+	r := c.Request()
+	return uuid.NewSHA1(idempotencyNamespace, []byte(purpose+"\n"+r.Method+" "+r.URL.Path+"\n"+key)).String(), nil
+}
+
+type acceptedBody struct {
+	MovieID string `json:"movieId,omitempty"`
+	EventID string `json:"eventId"`
+}
+
+// publish builds the event and publishes it, answering 503 when Kafka does
+// not acknowledge it. It returns the event id.
+func (s *Server) publish(c echo.Context, topic, eventType, key string, data any) (string, error) {
+	id, err := derivedID(c, "event")
+	if err != nil {
+		return "", err
+	}
+	env, err := events.NewWithID(id, eventType, eventSource, key, data)
+	if err != nil {
+		return "", err
+	}
+	env.CorrelationID = correlationID(c)
+	ctx := c.Request().Context()
+	if err := s.pub.Publish(ctx, topic, env); err != nil {
+		s.metrics.Published.WithLabelValues(topic, "error").Inc()
+		s.logger.WarnContext(ctx, "publish failed", "topic", topic, "err", err, "correlation_id", env.CorrelationID)
+		return "", &apiError{Status: http.StatusServiceUnavailable, Code: "broker_unavailable",
+			Message: "the event could not be stored; retry later with the same Idempotency-Key"}
+	}
+	s.metrics.Published.WithLabelValues(topic, "ok").Inc()
+	return id, nil
+}
+
+// accept publishes and answers 202 with the event id.
+func (s *Server) accept(c echo.Context, topic, eventType, key string, data any) error {
+	id, err := s.publish(c, topic, eventType, key, data)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusAccepted, acceptedBody{EventID: id})
+}

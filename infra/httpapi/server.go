@@ -1,0 +1,144 @@
+// Package httpapi is Reelay's REST API on Echo: routes that turn requests
+// into events, and routes that serve the read models. Routes are thin:
+// decode, validate, publish or query, answer. Every error is JSON.
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/reelay/reelay/infra/telemetry"
+)
+
+const maxBodyBytes = 64 << 10
+
+// Check is one readiness check; nil means healthy.
+type Check func(ctx context.Context) error
+
+// Deps are what the routes use.
+type Deps struct {
+	Publisher  Publisher
+	Movies     MovieQueries
+	Analytics  AnalyticsQueries
+	Deliveries DeliveryQueries
+	// Ready are the readiness checks by name (broker, database, handlers).
+	Ready   map[string]Check
+	Metrics *telemetry.Metrics
+	Logger  *slog.Logger
+}
+
+// Server is the HTTP API.
+type Server struct {
+	echo       *echo.Echo
+	pub        Publisher
+	movies     MovieQueries
+	analytics  AnalyticsQueries
+	deliveries DeliveryQueries
+	ready      map[string]Check
+	metrics    *telemetry.Metrics
+	logger     *slog.Logger
+	srv        *http.Server
+	addr       string
+	done       chan error
+}
+
+// New builds the server and its routes.
+func New(d Deps) *Server {
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	s := &Server{echo: e, pub: d.Publisher, movies: d.Movies, analytics: d.Analytics, deliveries: d.Deliveries,
+		ready: d.Ready, metrics: d.Metrics, logger: d.Logger}
+	e.HTTPErrorHandler = errorHandler(d.Logger)
+	e.Use(
+		correlationMiddleware,
+		metricsMiddleware(d.Metrics),
+		middleware.RecoverWithConfig(middleware.RecoverConfig{DisableErrorHandler: false}),
+		bodyLimit,
+	)
+	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
+	e.GET("/readyz", s.readyz)
+	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(d.Metrics.Registry, promhttp.HandlerOpts{})))
+
+	api := e.Group("/api/v1")
+	api.POST("/movies", s.createMovie)
+	api.GET("/movies", s.listMovies)
+	api.GET("/movies/:id", s.getMovie)
+	api.PUT("/movies/:id", s.updateMovie)
+	api.DELETE("/movies/:id", s.deleteMovie)
+	api.POST("/movies/:id/views", s.viewMovie)
+	api.POST("/users/:id/actions", s.userAction)
+	api.GET("/users/:id/notifications", s.userNotifications)
+	api.GET("/analytics/movies/:id", s.movieStats)
+	api.GET("/analytics/users/:id", s.userStats)
+	api.GET("/analytics/top", s.topMovies)
+	api.POST("/notifications", s.requestNotification)
+	return s
+}
+
+// Handler is the server's http.Handler, for tests and embedding.
+func (s *Server) Handler() http.Handler { return s.echo }
+
+// Start listens on addr and serves in the background. It returns the bound
+// address (addr may use port 0).
+func (s *Server) Start(addr string) (string, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", err
+	}
+	s.srv = &http.Server{Handler: s.echo, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second}
+	s.done = make(chan error, 1)
+	s.addr = ln.Addr().String()
+	go func() { s.done <- s.srv.Serve(ln) }()
+	return s.addr, nil
+}
+
+// Addr is the address Start bound, or "" before Start.
+func (s *Server) Addr() string { return s.addr }
+
+// Stop stops accepting connections and waits for requests in flight, until ctx ends.
+func (s *Server) Stop(ctx context.Context) error {
+	if s.srv == nil {
+		return nil
+	}
+	err := s.srv.Shutdown(ctx)
+	if serveErr := <-s.done; !errors.Is(serveErr, http.ErrServerClosed) {
+		err = errors.Join(err, serveErr)
+	}
+	return err
+}
+
+// readyz answers 200 when every check passes, else 503 with the failures.
+func (s *Server) readyz(c echo.Context) error {
+	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
+	defer cancel()
+	failing := map[string]string{}
+	for name, check := range s.ready {
+		if err := check(ctx); err != nil {
+			failing[name] = err.Error()
+		}
+	}
+	if len(failing) > 0 {
+		return c.JSON(http.StatusServiceUnavailable, map[string]any{"status": "unavailable", "failing": failing})
+	}
+	return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
+}
+
+// bodyLimit answers 413 for a body over 64 KiB, declared or streamed.
+func bodyLimit(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := c.Request()
+		if r.ContentLength > maxBodyBytes {
+			return echo.ErrStatusRequestEntityTooLarge
+		}
+		r.Body = http.MaxBytesReader(c.Response(), r.Body, maxBodyBytes)
+		return next(c)
+	}
+}

@@ -1,0 +1,81 @@
+package kafka
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/IBM/sarama"
+)
+
+// Admin creates and lists topics.
+type Admin struct {
+	admin             sarama.ClusterAdmin
+	partitions        int32
+	replicationFactor int16
+}
+
+// NewAdmin connects to brokers. Topics it creates get partitions and
+// replicationFactor.
+func NewAdmin(brokers []string, partitions int32, replicationFactor int16) (*Admin, error) {
+	a, err := sarama.NewClusterAdmin(brokers, baseConfig("reelay-admin"))
+	if err != nil {
+		return nil, fmt.Errorf("kafka admin: %w", err)
+	}
+	return &Admin{admin: a, partitions: partitions, replicationFactor: replicationFactor}, nil
+}
+
+// EnsureTopics creates every topic that does not exist; existing topics are
+// left as they are.
+func (a *Admin) EnsureTopics(topics ...string) error {
+	existing, err := a.admin.ListTopics()
+	if err != nil {
+		return fmt.Errorf("list topics: %w", err)
+	}
+	for _, t := range topics {
+		if _, ok := existing[t]; ok {
+			continue
+		}
+		err := a.admin.CreateTopic(t, &sarama.TopicDetail{NumPartitions: a.partitions, ReplicationFactor: a.replicationFactor}, false)
+		if err != nil && !errors.Is(err, sarama.ErrTopicAlreadyExists) {
+			return fmt.Errorf("create topic %s: %w", t, err)
+		}
+	}
+	return nil
+}
+
+// TopicsWithPrefix lists existing topics whose names start with prefix, sorted.
+func (a *Admin) TopicsWithPrefix(prefix string) ([]string, error) {
+	all, err := a.admin.ListTopics()
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for t := range all {
+		if strings.HasPrefix(t, prefix) {
+			out = append(out, t)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// Ping checks that a broker answers a metadata request.
+func (a *Admin) Ping(ctx context.Context) error {
+	done := make(chan error, 1)
+	go func() {
+		_, _, err := a.admin.DescribeCluster()
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Close disconnects.
+func (a *Admin) Close() error { return a.admin.Close() }

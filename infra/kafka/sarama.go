@@ -1,0 +1,56 @@
+package kafka
+
+import (
+	"time"
+
+	"github.com/IBM/sarama"
+)
+
+// protocolVersion is the Kafka protocol Reelay speaks: new enough for Kafka 4,
+// which refuses requests older than Kafka 2.1's, and spoken by the embedded broker.
+var protocolVersion = sarama.V3_6_0_0
+
+// baseConfig is the Sarama configuration shared by every client.
+func baseConfig(clientID string) *sarama.Config {
+	c := sarama.NewConfig()
+	c.ClientID = clientID
+	c.Version = protocolVersion
+	c.Net.DialTimeout = 3 * time.Second
+	c.Net.ReadTimeout = 10 * time.Second
+	c.Net.WriteTimeout = 10 * time.Second
+	c.Metadata.Retry.Max = 2
+	c.Metadata.Retry.Backoff = 200 * time.Millisecond
+	return c
+}
+
+// producerConfig is an idempotent producer that waits for every in-sync
+// replica: a send that returns nil is durable, and a retried send is written
+// once. Retries are bounded so that a send to an unreachable broker fails
+// within seconds instead of hanging the caller.
+func producerConfig(clientID string) *sarama.Config {
+	c := baseConfig(clientID)
+	c.Producer.RequiredAcks = sarama.WaitForAll
+	c.Producer.Idempotent = true
+	c.Net.MaxOpenRequests = 1
+	c.Producer.Retry.Max = 3
+	c.Producer.Retry.Backoff = 250 * time.Millisecond
+	c.Producer.Timeout = 5 * time.Second
+	c.Producer.Return.Successes = true
+	c.Producer.Return.Errors = true
+	c.Producer.Partitioner = sarama.NewHashPartitioner
+	return c
+}
+
+// consumerConfig reads from the oldest offset on a group's first start and
+// commits marked offsets every second and on close.
+func consumerConfig(clientID string) *sarama.Config {
+	c := baseConfig(clientID)
+	c.Consumer.Return.Errors = true
+	c.Consumer.Offsets.Initial = sarama.OffsetOldest
+	c.Consumer.Offsets.AutoCommit.Enable = true
+	c.Consumer.Offsets.AutoCommit.Interval = time.Second
+	c.Consumer.Group.Rebalance.GroupStrategies = []sarama.BalanceStrategy{sarama.NewBalanceStrategySticky()}
+	c.Consumer.Group.Session.Timeout = 10 * time.Second
+	c.Consumer.Group.Heartbeat.Interval = time.Second
+	return c
+}

@@ -1,0 +1,44 @@
+package router
+
+import (
+	"context"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+)
+
+// Inbox runs a function at most once to completion per (group, event id),
+// committing its writes with the inbox row. sqlstore.DB satisfies it.
+type Inbox interface {
+	Apply(ctx context.Context, group, eventID string, fn func(ctx context.Context) error) (applied bool, err error)
+}
+
+type duplicateKey struct{}
+
+// inbox applies the handler through the Inbox under the message's UUID (the
+// event id). The handler's context is detached from the router's: Watermill
+// cancels message contexts as soon as the router closes (watermill #446), and
+// an event in flight must commit or roll back whole. It gets up to grace.
+func inbox(ib Inbox, group string, grace time.Duration) message.HandlerMiddleware {
+	return func(h message.HandlerFunc) message.HandlerFunc {
+		return func(msg *message.Message) ([]*message.Message, error) {
+			routerCtx := msg.Context()
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(routerCtx), grace)
+			defer cancel()
+			var out []*message.Message
+			applied, err := ib.Apply(ctx, group, msg.UUID, func(ctx context.Context) error {
+				msg.SetContext(ctx)
+				var err error
+				out, err = h(msg)
+				return err
+			})
+			msg.SetContext(routerCtx)
+			if err == nil && !applied {
+				msg.SetContext(context.WithValue(routerCtx, duplicateKey{}, true))
+			}
+			return out, err
+		}
+	}
+}
+
+func isDuplicate(ctx context.Context) bool { v, _ := ctx.Value(duplicateKey{}).(bool); return v }

@@ -1,0 +1,64 @@
+// Package telemetry holds Reelay's Prometheus metrics and its logger.
+package telemetry
+
+import (
+	"log/slog"
+	"os"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// Metrics are the process's Prometheus collectors, on their own registry.
+type Metrics struct {
+	Registry *prometheus.Registry
+	// Events counts consumed events by group, handler and outcome:
+	// applied, duplicate, unknown_type, dead_lettered, failed (nacked for redelivery).
+	Events *prometheus.CounterVec
+	// UnknownTypes counts acknowledged events whose ce_type no route handles.
+	UnknownTypes *prometheus.CounterVec
+	// HandlerSeconds times each handler attempt.
+	HandlerSeconds *prometheus.HistogramVec
+	// Published counts published events by topic and outcome (ok, error).
+	Published *prometheus.CounterVec
+	// HTTPRequests counts requests by method, route and status code.
+	HTTPRequests *prometheus.CounterVec
+	// HTTPSeconds times requests by method and route.
+	HTTPSeconds *prometheus.HistogramVec
+}
+
+// NewMetrics registers every collector, plus the Go and process collectors.
+func NewMetrics() *Metrics {
+	r := prometheus.NewRegistry()
+	m := &Metrics{
+		Registry: r,
+		Events: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "reelay_events_total", Help: "Consumed events by group, handler and outcome.",
+		}, []string{"group", "handler", "outcome"}),
+		UnknownTypes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "reelay_unknown_event_types_total", Help: "Acknowledged events of a type no route handles.",
+		}, []string{"group", "type"}),
+		HandlerSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "reelay_handler_seconds", Help: "Duration of one handler attempt.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
+		}, []string{"handler"}),
+		Published: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "reelay_published_total", Help: "Published events by topic and outcome.",
+		}, []string{"topic", "outcome"}),
+		HTTPRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "reelay_http_requests_total", Help: "HTTP requests by method, route and status.",
+		}, []string{"method", "route", "code"}),
+		HTTPSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "reelay_http_request_seconds", Help: "HTTP request duration.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
+		}, []string{"method", "route"}),
+	}
+	r.MustRegister(m.Events, m.UnknownTypes, m.HandlerSeconds, m.Published, m.HTTPRequests, m.HTTPSeconds,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// NewLogger returns a JSON logger on stderr at level (debug, info, warn, error).
+func NewLogger(level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level))
+	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+}
