@@ -12,6 +12,9 @@
 #   start-node DIR N    start node N again (same config, ports and data) and
 #                       wait until it is up; prints 127.0.0.1:PORT of node N
 #   status [DIR]        one line per node: N PORT running|stopped
+#   tool CLASS [ARGS]   run a Kafka tool class on the cached classpath with a
+#                       quiet log config, e.g.: tool org.apache.kafka.tools.TopicCommand
+#                       --bootstrap-server "$(cat DIR/bootstrap)" --create --topic t
 #   down [DIR]          stop all nodes of DIR (SIGTERM, up to 30 s, then kill -9)
 #                       and remove DIR; fine when nothing runs or DIR is missing;
 #                       without DIR: both default dirs
@@ -410,6 +413,14 @@ cmd_status() {
 	done
 }
 
+cmd_tool() {
+	local home
+	[ $# -ge 1 ] || die "usage: $0 tool CLASS [ARGS...]"
+	home=$(kafka_home)
+	exec "$JAVA" -Xmx256m "-Dlog4j2.configurationFile=$home/config/tools-log4j2.properties" \
+		-cp "$home/libs/*" "$@"
+}
+
 cmd_down() {
 	local dir=$1 n nd pid deadline left
 	local -a pids=()
@@ -456,6 +467,7 @@ stop-node | kill-node | start-node)
 	[ $# -eq 2 ] || die "usage: $0 $cmd DIR N"
 	"cmd_${cmd//-/_}" "$(abs_path "$1")" "$2"
 	;;
+tool) cmd_tool "$@" ;;
 status) cmd_status "$(abs_path "${1:-$DEFAULT_SINGLE_DIR}")" ;;
 down)
 	if [ $# -gt 0 ]; then

@@ -65,20 +65,26 @@ pg_bindir() {
 # as_pg CMD...: run CMD as the postgres OS user when we are root.
 as_pg() {
 	if [ "$(id -u)" -eq 0 ]; then
-		if command -v runuser >/dev/null 2>&1; then
-			runuser -u "$PG_OS_USER" -- "$@"
-		else
-			su -s /bin/sh "$PG_OS_USER" -c '"$0" "$@"' -- "$@"
-		fi
+		command -v runuser >/dev/null 2>&1 || die "runuser (util-linux) is needed to run as $PG_OS_USER"
+		runuser -u "$PG_OS_USER" -- "$@"
 	else
 		"$@"
 	fi
 }
 
+# postmaster_pid DIR: the pid in DIR's postmaster.pid, if any.
+postmaster_pid() {
+	head -n 1 "$1/data/postmaster.pid" 2>/dev/null || true
+}
+
+# pg_running DIR: DIR's postmaster is alive (not a zombie: pg_ctl status
+# counts one that init has not reaped yet) and accepts connections.
 pg_running() {
-	local data=$1/data
-	[ -f "$data/PG_VERSION" ] || return 1
-	as_pg "$BIN/pg_ctl" -D "$data" status >/dev/null 2>&1
+	local pid port
+	pid=$(postmaster_pid "$1")
+	port=$(cat "$1/port" 2>/dev/null || true)
+	[ -n "$pid" ] && [ -n "$port" ] && pid_alive "$pid" || return 1
+	"$BIN/pg_isready" -q -h 127.0.0.1 -p "$port" -U postgres -d postgres
 }
 
 url_for() {
@@ -102,13 +108,13 @@ cmd_install() {
 		$sudo tee /etc/postgresql-common/createcluster.d/reelay-no-main-cluster.conf >/dev/null
 	log "apt-get install postgresql"
 	$sudo apt-get update -qq >&2
-	$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >&2
+	$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql >&2
 	pg_bindir >/dev/null || die "postgresql installed, but no server binaries found"
 	log "PostgreSQL server binaries in $(pg_bindir)"
 }
 
 cmd_up() {
-	local dir=$1 data port sockdir t0 deadline url
+	local dir=$1 data port sockdir t0 deadline url pid
 	dir=$(abs_path "$dir")
 	data=$dir/data
 	t0=$(now_s)
@@ -170,6 +176,13 @@ EOF
 		printf '%s\n' "$port" >"$dir/port"
 	fi
 
+	pid=$(postmaster_pid "$dir")
+	if [ -n "$pid" ] && ! pid_alive "$pid"; then
+		log "removing stale $data/postmaster.pid (pid $pid is gone)"
+		rm -f "$data/postmaster.pid" "$dir"/.s.PGSQL.*
+	elif [ -n "$pid" ]; then
+		die "postmaster $pid of $dir runs but does not accept connections (log: $dir/postgres.log)"
+	fi
 	if port_in_use "$port"; then
 		die "port $port is already in use (set REELAY_PG_PORT or run '$0 down $dir')"
 	fi
@@ -179,7 +192,7 @@ EOF
 	}
 
 	deadline=$(($(now_s) + 60))
-	until "$BIN/pg_isready" -q -h 127.0.0.1 -p "$port" -d postgres; do
+	until "$BIN/pg_isready" -q -h 127.0.0.1 -p "$port" -U postgres -d postgres; do
 		[ "$(now_s)" -lt "$deadline" ] || die "server on port $port not ready after 60s"
 		sleep 0.2
 	done
@@ -199,7 +212,9 @@ cmd_url() {
 	local dir
 	dir=$(abs_path "$1")
 	BIN=$(pg_bindir) || die "no PostgreSQL server binaries; run '$0 install'"
-	[ -f "$dir/$MARKER" ] && pg_running "$dir" || die "no PostgreSQL running in $dir"
+	if [ ! -f "$dir/$MARKER" ] || ! pg_running "$dir"; then
+		die "no PostgreSQL running in $dir"
+	fi
 	cat "$dir/url"
 }
 
@@ -215,7 +230,7 @@ cmd_down() {
 	if [ -f "$data/postmaster.pid" ]; then
 		BIN=$(pg_bindir) || BIN=""
 		if [ -z "$BIN" ] || ! as_pg "$BIN/pg_ctl" -D "$data" stop -m fast -w -t 30 >/dev/null 2>&1; then
-			pid=$(head -n 1 "$data/postmaster.pid" 2>/dev/null || true)
+			pid=$(postmaster_pid "$dir")
 			if [ -n "$pid" ] && pid_alive "$pid" && pid_cmdline_has "$pid" "$data"; then
 				log "pg_ctl stop failed; kill -9 $pid"
 				kill -KILL "$pid" 2>/dev/null || true

@@ -1,0 +1,229 @@
+package test_test
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestRestartKeepsEverything stops the app and starts it again on the same
+// data dir: the embedded broker keeps topics, records and offsets, the
+// database keeps the inbox, so nothing is re-applied and nothing is lost.
+func TestRestartKeepsEverything(t *testing.T) {
+	parallel(t)
+	cfg := testConfig(t)
+	in := start(t, cfg)
+	movieID, user := uid("restart"), uid("u")
+	in.mustAccept(http.MethodPost, "/api/v1/movies", map[string]any{"id": movieID, "title": "Memento"})
+	for range 5 {
+		in.mustAccept(http.MethodPost, "/api/v1/movies/"+movieID+"/views", map[string]any{"userId": user, "watchedSeconds": 10})
+	}
+	in.waitFor("/api/v1/analytics/movies/"+movieID, fields(map[string]any{"views": 5}))
+	in.waitFor("/api/v1/movies/"+movieID, fields(map[string]any{"views": 5}))
+	in.stop()
+
+	again := start(t, cfg)
+	again.mustAccept(http.MethodPost, "/api/v1/movies/"+movieID+"/views", map[string]any{"userId": user, "watchedSeconds": 1})
+	again.waitFor("/api/v1/movies/"+movieID, fields(map[string]any{"title": "Memento", "views": 6}))
+	again.waitFor("/api/v1/analytics/movies/"+movieID, fields(map[string]any{"views": 6, "uniqueViewers": 1, "watchedSeconds": 51}))
+	again.waitFor("/api/v1/analytics/users/"+user, fields(map[string]any{"views": 6}))
+}
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// binary builds app/cmd/reelay once per test run.
+func reelayBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "reelay-bin")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "reelay")
+		out, err := exec.Command("go", "build", "-o", binPath, "../app/cmd/reelay").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = l.Close() }()
+	return l.Addr().String()
+}
+
+// process is the reelay binary running as a child process.
+type process struct {
+	cmd    *exec.Cmd
+	stderr *bytes.Buffer
+	done   chan error
+}
+
+func runBinary(t *testing.T, env []string) *process {
+	t.Helper()
+	cmd := exec.Command(reelayBinary(t))
+	cmd.Env = append(os.Environ(), env...)
+	p := &process{cmd: cmd, stderr: &bytes.Buffer{}, done: make(chan error, 1)}
+	cmd.Stderr = p.stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+			<-p.done
+		}
+	})
+	return p
+}
+
+// TestSIGTERMDrainsInFlightEvents sends SIGTERM to the binary while requests
+// stream in, restarts it on the same data dir and expects every accepted
+// event applied exactly once, and no refused one.
+func TestSIGTERMDrainsInFlightEvents(t *testing.T) {
+	parallel(t)
+	cfg := testConfig(t)
+	httpAddr := freeAddr(t)
+	env := []string{
+		"REELAY_HTTP_ADDR=" + httpAddr, "REELAY_DATA_DIR=" + cfg.DataDir, "REELAY_DATABASE_URL=" + cfg.DatabaseURL,
+		"REELAY_EMBEDDED_KAFKA_ADDR=" + freeAddr(t), "REELAY_KAFKA_BROKERS=" + strings.Join(cfg.KafkaBrokers, ","),
+		"REELAY_LOG_LEVEL=warn", "REELAY_SHUTDOWN_TIMEOUT=20s",
+	}
+	p := runBinary(t, env)
+	in := &instance{t: t, base: "http://" + httpAddr, stopped: true}
+	waitReady(t, in, p)
+
+	movieIDs := []string{uid("a"), uid("b"), uid("c")}
+	var accepted [3]atomic.Int64
+	var sent atomic.Int64
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				m := (w + i) % len(movieIDs)
+				sent.Add(1)
+				code, _ := in.do(http.MethodPost, "/api/v1/movies/"+movieIDs[m]+"/views", map[string]any{"userId": fmt.Sprint("u", w)}, nil)
+				switch code {
+				case http.StatusAccepted:
+					accepted[m].Add(1)
+				case 0, http.StatusServiceUnavailable:
+					// refused: the server is going away; nothing was accepted
+				default:
+					t.Errorf("unexpected status %d", code)
+				}
+			}
+		}()
+	}
+	eventually(t, wait, func() error {
+		if n := accepted[0].Load() + accepted[1].Load() + accepted[2].Load(); n < 150 {
+			return fmt.Errorf("%d accepted so far", n)
+		}
+		return nil
+	})
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-p.done:
+		if err != nil {
+			t.Fatalf("exit after SIGTERM: %v\n%s", err, p.stderr.String())
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("no exit within 60s of SIGTERM")
+	}
+	close(stop)
+	wg.Wait()
+
+	p2 := runBinary(t, env)
+	waitReady(t, in, p2)
+	total := int64(0)
+	for i, id := range movieIDs {
+		n := accepted[i].Load()
+		total += n
+		in.waitFor("/api/v1/movies/"+id, fields(map[string]any{"views": n}))
+		in.waitFor("/api/v1/analytics/movies/"+id, fields(map[string]any{"views": n}))
+	}
+	t.Logf("sent %d, accepted %d, all applied exactly once after SIGTERM and restart", sent.Load(), total)
+	_ = p2.cmd.Process.Signal(syscall.SIGTERM)
+	<-p2.done
+}
+
+func waitReady(t *testing.T, in *instance, p *process) {
+	t.Helper()
+	eventually(t, 60*time.Second, func() error {
+		select {
+		case err := <-p.done:
+			t.Fatalf("reelay exited: %v\n%s", err, p.stderr.String())
+		default:
+		}
+		if code, body := in.do(http.MethodGet, "/readyz", nil, nil); code != http.StatusOK {
+			return fmt.Errorf("readyz %d %v", code, body)
+		}
+		return nil
+	})
+}
+
+// TestInvalidConfigStopsStartup: a bad value exits with status 2 and one
+// line that names the variable.
+func TestInvalidConfigStopsStartup(t *testing.T) {
+	parallel(t)
+	cases := []struct{ env, value string }{
+		{"REELAY_TOPIC_PARTITIONS", "six"},
+		{"REELAY_SHUTDOWN_TIMEOUT", "-3s"},
+		{"REELAY_CONSUMER_GROUPS", "movie-group,billing"},
+		{"REELAY_HTTP_ADDR", "nowhere"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.env, func(t *testing.T) {
+			p := runBinary(t, []string{tc.env + "=" + tc.value, "REELAY_DATA_DIR=" + t.TempDir()})
+			var err error
+			select {
+			case err = <-p.done:
+			case <-time.After(30 * time.Second):
+				t.Fatal("still running with an invalid config")
+			}
+			var exit *exec.ExitError
+			if !errors.As(err, &exit) || exit.ExitCode() != 2 {
+				t.Fatalf("exit: %v", err)
+			}
+			out := strings.TrimRight(p.stderr.String(), "\n")
+			if strings.Contains(out, "\n") || !strings.Contains(out, tc.env) || !strings.Contains(out, tc.value) {
+				t.Fatalf("want one line naming %s: %q", tc.env, out)
+			}
+		})
+	}
+}
