@@ -77,7 +77,7 @@ func (s *Analytics) RecordAction(ctx context.Context, eventID string, a events.U
 }
 
 // changeLike adds delta to the movie's likes when the statement changed the set of likers.
-func (s *Analytics) changeLike(ctx context.Context, tx *sql.Tx, a events.UserAction, query string, delta int64) error {
+func (s *Analytics) changeLike(ctx context.Context, tx writeTx, a events.UserAction, query string, delta int64) error {
 	n, err := execCount(ctx, tx, query, a.MovieID, a.UserID)
 	if err != nil || n == 0 {
 		return err
@@ -88,7 +88,7 @@ func (s *Analytics) changeLike(ctx context.Context, tx *sql.Tx, a events.UserAct
 }
 
 // rate replaces the user's rating of the movie and keeps the sum and count in step.
-func (s *Analytics) rate(ctx context.Context, tx *sql.Tx, movieID, userID string, rating int64) error {
+func (s *Analytics) rate(ctx context.Context, tx writeTx, movieID, userID string, rating int64) error {
 	var old int64
 	err := tx.QueryRowContext(ctx, `SELECT rating FROM movie_ratings WHERE movie_id = $1 AND user_id = $2`, movieID, userID).Scan(&old)
 	var sumDelta, countDelta int64 = rating - old, 0
@@ -195,7 +195,7 @@ type stmt struct {
 	args  []any
 }
 
-func execAll(ctx context.Context, tx *sql.Tx, stmts []stmt) error {
+func execAll(ctx context.Context, tx writeTx, stmts []stmt) error {
 	for _, s := range stmts {
 		if _, err := tx.ExecContext(ctx, s.query, s.args...); err != nil {
 			return err
@@ -204,7 +204,7 @@ func execAll(ctx context.Context, tx *sql.Tx, stmts []stmt) error {
 	return nil
 }
 
-func execCount(ctx context.Context, tx *sql.Tx, query string, args ...any) (int64, error) {
+func execCount(ctx context.Context, tx writeTx, query string, args ...any) (int64, error) {
 	res, err := tx.ExecContext(ctx, query, args...)
 	if err != nil {
 		return 0, err

@@ -33,6 +33,8 @@ type DB struct {
 	// read serves queries; for SQLite it is a separate pool that WAL mode
 	// lets read while the writer writes.
 	read *sql.DB
+	// stmts caches the write statements of the handlers.
+	stmts stmtCache
 }
 
 // Open connects to url (a SQLite file path or a postgres:// URL) and applies
@@ -76,6 +78,7 @@ func (db *DB) Ping(ctx context.Context) error { return db.read.PingContext(ctx) 
 
 // Close closes both pools.
 func (db *DB) Close() error {
+	db.stmts.close()
 	err := db.write.Close()
 	if db.read != db.write {
 		err = errors.Join(err, db.read.Close())

@@ -30,7 +30,7 @@ func (u *unit) begin(ctx context.Context) (*sql.Tx, error) {
 	if err != nil {
 		return nil, fmt.Errorf("begin: %w", err)
 	}
-	res, err := tx.ExecContext(ctx,
+	res, err := (writeTx{tx: tx, db: u.db}).ExecContext(ctx,
 		`INSERT INTO inbox (consumer_group, event_id, processed_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
 		u.group, u.eventID, millis(time.Now()))
 	if err == nil {
@@ -48,12 +48,13 @@ func (u *unit) begin(ctx context.Context) (*sql.Tx, error) {
 }
 
 // tx returns the transaction of the event being applied in ctx.
-func (db *DB) tx(ctx context.Context) (*sql.Tx, error) {
+func (db *DB) tx(ctx context.Context) (writeTx, error) {
 	u, ok := ctx.Value(unitKey{}).(*unit)
 	if !ok || u.db != db {
-		return nil, errors.New("sqlstore: write outside Apply")
+		return writeTx{}, errors.New("sqlstore: write outside Apply")
 	}
-	return u.begin(ctx)
+	tx, err := u.begin(ctx)
+	return writeTx{tx: tx, db: db}, err
 }
 
 // Apply runs fn at most once to completion for each (group, eventID): the
@@ -71,6 +72,11 @@ func (db *DB) Apply(ctx context.Context, group, eventID string, fn func(ctx cont
 		return false, nil
 	}
 	u := &unit{db: db, group: group, eventID: eventID}
+	defer func() {
+		if db.stmts.hasPending() {
+			db.stmts.prepare(ctx, db.write)
+		}
+	}()
 	err = fn(context.WithValue(ctx, unitKey{}, u))
 	if err == nil && u.tx == nil {
 		_, err = u.begin(ctx) // fn wrote nothing: still mark the event done

@@ -1,0 +1,97 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"sync"
+)
+
+// stmtCache holds prepared write statements. SQLite's parser is a measurable
+// share of a handler's time; a prepared statement skips it. A statement is
+// prepared after the first transaction that used it has ended: the SQLite
+// write pool has a single connection, which that transaction holds.
+type stmtCache struct {
+	mu      sync.Mutex
+	stmts   map[string]*sql.Stmt
+	pending map[string]struct{}
+	closed  bool
+}
+
+// lookup returns the prepared statement, or nil and notes the query for preparing.
+func (c *stmtCache) lookup(query string) *sql.Stmt {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if s, ok := c.stmts[query]; ok {
+		return s
+	}
+	if c.pending == nil {
+		c.pending = map[string]struct{}{}
+	}
+	c.pending[query] = struct{}{}
+	return nil
+}
+
+// prepare prepares the noted queries; call it with no transaction open. It
+// does not hold the lock while preparing, which waits for the connection.
+func (c *stmtCache) prepare(ctx context.Context, db *sql.DB) {
+	c.mu.Lock()
+	queries := make([]string, 0, len(c.pending))
+	for q := range c.pending {
+		queries = append(queries, q)
+	}
+	c.mu.Unlock()
+	for _, q := range queries {
+		s, err := db.PrepareContext(ctx, q)
+		if err != nil {
+			continue // the query keeps running unprepared
+		}
+		c.mu.Lock()
+		if _, dup := c.stmts[q]; dup || c.stmts == nil && c.closed {
+			_ = s.Close()
+		} else {
+			if c.stmts == nil {
+				c.stmts = map[string]*sql.Stmt{}
+			}
+			c.stmts[q] = s
+		}
+		delete(c.pending, q)
+		c.mu.Unlock()
+	}
+}
+
+func (c *stmtCache) hasPending() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.pending) > 0
+}
+
+func (c *stmtCache) close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, s := range c.stmts {
+		_ = s.Close()
+	}
+	c.stmts, c.closed = nil, true
+}
+
+// writeTx is an event's transaction; it runs prepared statements when the cache has them.
+type writeTx struct {
+	tx *sql.Tx
+	db *DB
+}
+
+// ExecContext runs query in the transaction.
+func (w writeTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if s := w.db.stmts.lookup(query); s != nil {
+		return w.tx.StmtContext(ctx, s).ExecContext(ctx, args...)
+	}
+	return w.tx.ExecContext(ctx, query, args...)
+}
+
+// QueryRowContext runs query in the transaction.
+func (w writeTx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if s := w.db.stmts.lookup(query); s != nil {
+		return w.tx.StmtContext(ctx, s).QueryRowContext(ctx, args...)
+	}
+	return w.tx.QueryRowContext(ctx, query, args...)
+}

@@ -1,0 +1,67 @@
+package test_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+)
+
+// TestWebhookDeliveries configures the webhook notifier against a receiver
+// that refuses one user: deliveries are recorded delivered or failed with
+// their attempts, and the receiver sees each notification id.
+func TestWebhookDeliveries(t *testing.T) {
+	parallel(t)
+	good, bad := uid("good"), uid("bad")
+	var mu sync.Mutex
+	received := map[string]int{}
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body struct{ ID, UserID string }
+		_ = json.NewDecoder(r.Body).Decode(&body)
+		if body.UserID == bad {
+			w.WriteHeader(http.StatusBadGateway)
+			return
+		}
+		mu.Lock()
+		received[r.Header.Get("Idempotency-Key")]++
+		mu.Unlock()
+	}))
+	defer receiver.Close()
+	cfg := testConfig(t)
+	cfg.NotifyWebhookURL = receiver.URL
+	in := start(t, cfg)
+	in.mustAccept(http.MethodPost, "/api/v1/notifications", map[string]any{"userId": good, "channel": "push", "body": "hi"})
+	in.mustAccept(http.MethodPost, "/api/v1/notifications", map[string]any{"userId": bad, "channel": "sms", "body": "hi"})
+
+	check := func(user, status string, attempts float64) map[string]any {
+		var d map[string]any
+		eventually(t, wait, func() error {
+			v, err := in.getJSON("/api/v1/users/" + user + "/notifications")
+			if err != nil {
+				return err
+			}
+			list := v.([]any)
+			if len(list) != 1 {
+				return fmt.Errorf("deliveries %v", list)
+			}
+			d = list[0].(map[string]any)
+			if d["status"] != status || d["attempts"] != attempts {
+				return fmt.Errorf("delivery %v", d)
+			}
+			return nil
+		})
+		return d
+	}
+	delivered := check(good, "delivered", 1)
+	failed := check(bad, "failed", 3)
+	if failed["error"] != "webhook: status 502" {
+		t.Fatalf("failure reason %v", failed["error"])
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(received) != 1 || received[delivered["notificationId"].(string)] != 1 {
+		t.Fatalf("receiver saw %v", received)
+	}
+}
