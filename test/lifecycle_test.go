@@ -80,22 +80,43 @@ func freeAddr(t *testing.T) string {
 // process is the reelay binary running as a child process.
 type process struct {
 	cmd    *exec.Cmd
-	stderr *bytes.Buffer
-	done   chan error
+	stderr *syncBuffer
+	done   chan struct{} // closed when the process has exited
+	err    error         // its exit error, set before done closes
+}
+
+// syncBuffer is a bytes.Buffer safe for the writer goroutine of exec.Cmd and readers.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 func runBinary(t *testing.T, env []string) *process {
 	t.Helper()
 	cmd := exec.Command(reelayBinary(t))
 	cmd.Env = append(os.Environ(), env...)
-	p := &process{cmd: cmd, stderr: &bytes.Buffer{}, done: make(chan error, 1)}
+	p := &process{cmd: cmd, stderr: &syncBuffer{}, done: make(chan struct{})}
 	cmd.Stderr = p.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	go func() { p.done <- cmd.Wait() }()
+	go func() { p.err = cmd.Wait(); close(p.done) }()
 	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
+		select {
+		case <-p.done:
+		default:
 			_ = cmd.Process.Kill()
 			<-p.done
 		}
@@ -158,9 +179,9 @@ func TestSIGTERMDrainsInFlightEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	select {
-	case err := <-p.done:
-		if err != nil {
-			t.Fatalf("exit after SIGTERM: %v\n%s", err, p.stderr.String())
+	case <-p.done:
+		if p.err != nil {
+			t.Fatalf("exit after SIGTERM: %v\n%s", p.err, p.stderr.String())
 		}
 	case <-time.After(60 * time.Second):
 		t.Fatal("no exit within 60s of SIGTERM")
@@ -186,8 +207,8 @@ func waitReady(t *testing.T, in *instance, p *process) {
 	t.Helper()
 	eventually(t, 60*time.Second, func() error {
 		select {
-		case err := <-p.done:
-			t.Fatalf("reelay exited: %v\n%s", err, p.stderr.String())
+		case <-p.done:
+			t.Fatalf("reelay exited: %v\n%s", p.err, p.stderr.String())
 		default:
 		}
 		if code, body := in.do(http.MethodGet, "/readyz", nil, nil); code != http.StatusOK {
@@ -210,12 +231,12 @@ func TestInvalidConfigStopsStartup(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.env, func(t *testing.T) {
 			p := runBinary(t, []string{tc.env + "=" + tc.value, "REELAY_DATA_DIR=" + t.TempDir()})
-			var err error
 			select {
-			case err = <-p.done:
+			case <-p.done:
 			case <-time.After(30 * time.Second):
 				t.Fatal("still running with an invalid config")
 			}
+			err := p.err
 			var exit *exec.ExitError
 			if !errors.As(err, &exit) || exit.ExitCode() != 2 {
 				t.Fatalf("exit: %v", err)

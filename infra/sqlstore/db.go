@@ -34,7 +34,8 @@ type DB struct {
 	// lets read while the writer writes.
 	read *sql.DB
 	// stmts caches the write statements of the handlers.
-	stmts stmtCache
+	stmts    stmtCache
+	postgres bool
 }
 
 // Open connects to url (a SQLite file path or a postgres:// URL) and applies
@@ -86,8 +87,20 @@ func (db *DB) Close() error {
 	return err
 }
 
-// migrate applies, in name order, every migration not yet recorded.
+// migrate applies, in name order, every migration not yet recorded. On
+// PostgreSQL an advisory lock makes instances that start together take turns.
 func (db *DB) migrate(ctx context.Context) error {
+	if db.postgres {
+		conn, err := db.write.Conn(ctx)
+		if err != nil {
+			return err
+		}
+		defer func() { _ = conn.Close() }()
+		if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock(7260414)`); err != nil {
+			return fmt.Errorf("migration lock: %w", err)
+		}
+		defer func() { _, _ = conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(7260414)`) }()
+	}
 	if _, err := db.write.ExecContext(ctx,
 		`CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
 		return fmt.Errorf("migrations table: %w", err)

@@ -13,5 +13,5 @@ func openPostgres(url string) (*DB, error) {
 		return nil, err
 	}
 	db.SetMaxOpenConns(20)
-	return &DB{write: db, read: db}, nil
+	return &DB{write: db, read: db, postgres: true}, nil
 }
