@@ -261,7 +261,9 @@ wait_nodes_up() {
 	while [ "${#pending[@]}" -gt 0 ]; do
 		local -a still=()
 		for n in "${pending[@]}"; do
-			if ! node_running "$dir" "$n"; then
+			# pid_alive, not node_running: between fork and exec the child's
+			# command line is still kafka.sh's, not yet the node's.
+			if ! pid_alive "$(node_pid "$dir" "$n")"; then
 				show_node_logs "$dir" "$n"
 				log "node $n exited while starting"
 				return 1
