@@ -284,27 +284,27 @@ func kafkaScript(t *testing.T, args ...string) {
 	}
 }
 
-// Scenario 1: three instances per group; kill -9 one mid-load; a new one joins.
+// Scenarios 1 and 2: three instances per group sharing PostgreSQL; one of
+// them is killed with kill -9 (a new one joins) or stopped with SIGTERM (it
+// drains) mid-load.
 func TestFaultKillInstance(t *testing.T) {
-	env := faultEnv(t, "REELAY_TEST_KAFKA_BROKERS", "REELAY_TEST_DATABASE_URL")
-	f := newFleet(t, env["REELAY_TEST_KAFKA_BROKERS"])
-	for range 3 {
+	instanceFault(t, "kill-9-instance", func(f *fleet) {
+		if err := f.kill(1, syscall.SIGKILL); err == nil {
+			t.Fatal("kill -9 reported a clean exit")
+		}
 		f.add()
-	}
-	l := startLoad(f, 4)
-	l.waitAccepted(t, 200)
-	faultAt := time.Now()
-	if err := f.kill(1, syscall.SIGKILL); err == nil {
-		t.Fatal("kill -9 reported a clean exit")
-	}
-	f.add()
-	l.waitAccepted(t, 200)
-	l.finish()
-	l.verify(t, f, "kill-9-instance", faultAt)
+	})
 }
 
-// Scenario 2: SIGTERM one of three instances mid-load: it drains.
 func TestFaultSIGTERMInstance(t *testing.T) {
+	instanceFault(t, "sigterm-instance", func(f *fleet) {
+		if err := f.kill(2, syscall.SIGTERM); err != nil {
+			t.Fatalf("SIGTERM exit: %v", err)
+		}
+	})
+}
+
+func instanceFault(t *testing.T, name string, fault func(*fleet)) {
 	env := faultEnv(t, "REELAY_TEST_KAFKA_BROKERS", "REELAY_TEST_DATABASE_URL")
 	f := newFleet(t, env["REELAY_TEST_KAFKA_BROKERS"])
 	for range 3 {
@@ -313,12 +313,10 @@ func TestFaultSIGTERMInstance(t *testing.T) {
 	l := startLoad(f, 4)
 	l.waitAccepted(t, 200)
 	faultAt := time.Now()
-	if err := f.kill(2, syscall.SIGTERM); err != nil {
-		t.Fatalf("SIGTERM exit: %v", err)
-	}
+	fault(f)
 	l.waitAccepted(t, 200)
 	l.finish()
-	l.verify(t, f, "sigterm-instance", faultAt)
+	l.verify(t, f, name, faultAt)
 }
 
 // Scenario 3: stop the single broker mid-load and start it again.

@@ -36,23 +36,12 @@ func TestWebhookDeliveries(t *testing.T) {
 	in.mustAccept(http.MethodPost, "/api/v1/notifications", map[string]any{"userId": bad, "channel": "sms", "body": "hi"})
 
 	check := func(user, status string, attempts float64) map[string]any {
-		var d map[string]any
-		eventually(t, wait, func() error {
-			v, err := in.getJSON("/api/v1/users/" + user + "/notifications")
-			if err != nil {
-				return err
-			}
-			list := v.([]any)
-			if len(list) != 1 {
-				return fmt.Errorf("deliveries %v", list)
-			}
-			d = list[0].(map[string]any)
+		return in.waitForDelivery(user, func(d map[string]any) error {
 			if d["status"] != status || d["attempts"] != attempts {
 				return fmt.Errorf("delivery %v", d)
 			}
 			return nil
 		})
-		return d
 	}
 	delivered := check(good, "delivered", 1)
 	failed := check(bad, "failed", 3)
@@ -64,4 +53,24 @@ func TestWebhookDeliveries(t *testing.T) {
 	if len(received) != 1 || received[delivered["notificationId"].(string)] != 1 {
 		t.Fatalf("receiver saw %v", received)
 	}
+}
+
+// waitForDelivery polls the user's deliveries until there is exactly one and
+// check accepts it; it returns that delivery.
+func (in *instance) waitForDelivery(user string, check func(d map[string]any) error) map[string]any {
+	in.t.Helper()
+	var d map[string]any
+	eventually(in.t, wait, func() error {
+		v, err := in.getJSON("/api/v1/users/" + user + "/notifications")
+		if err != nil {
+			return err
+		}
+		list := v.([]any)
+		if len(list) != 1 {
+			return fmt.Errorf("deliveries %v", list)
+		}
+		d = list[0].(map[string]any)
+		return check(d)
+	})
+	return d
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/IBM/sarama"
 )
@@ -27,13 +28,15 @@ func NewAdmin(brokers []string, partitions int32, replicationFactor int16) (*Adm
 	return &Admin{admin: a, partitions: partitions, replicationFactor: replicationFactor}, nil
 }
 
-// EnsureTopics creates every topic that does not exist; existing topics are
-// left as they are.
+// EnsureTopics creates every topic that does not exist, existing topics are
+// left as they are, and waits until the cluster lists them all: a broker
+// answers CreateTopics before every broker's metadata has the topic.
 func (a *Admin) EnsureTopics(topics ...string) error {
 	existing, err := a.admin.ListTopics()
 	if err != nil {
 		return fmt.Errorf("list topics: %w", err)
 	}
+	created := false
 	for _, t := range topics {
 		if _, ok := existing[t]; ok {
 			continue
@@ -42,8 +45,28 @@ func (a *Admin) EnsureTopics(topics ...string) error {
 		if err != nil && !errors.Is(err, sarama.ErrTopicAlreadyExists) {
 			return fmt.Errorf("create topic %s: %w", t, err)
 		}
+		created = true
 	}
-	return nil
+	if !created {
+		return nil
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		existing, err = a.admin.ListTopics()
+		missing := ""
+		for _, t := range topics {
+			if _, ok := existing[t]; !ok && err == nil {
+				missing = t
+			}
+		}
+		if err == nil && missing == "" {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("topic %s not listed 30 s after creation (%v)", missing, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // TopicsWithPrefix lists existing topics whose names start with prefix, sorted.

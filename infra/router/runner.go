@@ -51,6 +51,7 @@ type Runner struct {
 	mu        sync.Mutex
 	consumers []events.Consumer
 	handlers  map[string]*message.Handler // by handler name
+	stopping  bool                        // no handler is added once Stop began
 	cancel    context.CancelFunc
 	done      sync.WaitGroup
 }
@@ -124,6 +125,11 @@ func (r *Runner) Stop(context.Context) error {
 	if r.cancel == nil {
 		return nil
 	}
+	// Watermill's router panics when a handler is added while Close waits
+	// for the others, so the pattern watcher must not add one from here on.
+	r.mu.Lock()
+	r.stopping = true
+	r.mu.Unlock()
 	err := r.router.Close()
 	if r.cancel != nil {
 		r.cancel()
@@ -162,7 +168,7 @@ func (r *Runner) addHandler(c events.Consumer, topic string) error {
 	name := HandlerName(c, topic)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if _, ok := r.handlers[name]; ok {
+	if _, ok := r.handlers[name]; ok || r.stopping {
 		return nil
 	}
 	sub, err := r.subscribers(c.Group)
@@ -217,8 +223,9 @@ func (r *Runner) watch(ctx context.Context, c events.Consumer) {
 		for _, topic := range topics {
 			r.mu.Lock()
 			_, known := r.handlers[HandlerName(c, topic)]
+			stopping := r.stopping
 			r.mu.Unlock()
-			if known {
+			if known || stopping {
 				continue
 			}
 			if err := r.addHandler(c, topic); err != nil {
@@ -228,10 +235,13 @@ func (r *Runner) watch(ctx context.Context, c events.Consumer) {
 			r.logger.Info("subscribed new topic", "topic", topic, "group", c.Group)
 			added = true
 		}
-		if added && !r.router.IsClosed() {
-			if err := r.router.RunHandlers(ctx); err != nil {
-				r.logger.Error("run new handlers", "err", err)
-			}
+		r.mu.Lock()
+		if added && !r.stopping {
+			err = r.router.RunHandlers(ctx)
+		}
+		r.mu.Unlock()
+		if err != nil {
+			r.logger.Error("run new handlers", "err", err)
 		}
 	}
 }
