@@ -109,11 +109,13 @@ func (f *fleet) kill(i int, sig syscall.Signal) error {
 	f.mu.Lock()
 	m.dead = true
 	f.mu.Unlock()
+	began := time.Now()
 	if err := m.proc.cmd.Process.Signal(sig); err != nil {
 		return err
 	}
 	select {
 	case <-m.proc.done:
+		f.t.Logf("instance %d exited %.1f s after %v", i, time.Since(began).Seconds(), sig)
 		return m.proc.err
 	case <-time.After(60 * time.Second):
 		return fmt.Errorf("instance %d did not exit after %v", i, sig)
