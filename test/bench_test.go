@@ -5,6 +5,8 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
+	"strconv"
 	"testing"
 	"time"
 
@@ -82,9 +84,17 @@ func baselinePublish(b *testing.B, brokers []string, n int) time.Duration {
 // N (decode, routing, middleware, inbox and read-model transaction, SQLite)
 // against the baseline of a bare subscriber of the same Sarama settings that
 // acks each record and does nothing else.
+//
+// REELAY_BENCH_PARTITIONS sets the partitions of the topics (default 6): a
+// partition's events are applied one after another, so partitions bound the
+// parallelism of each group.
 func BenchmarkConsumeEndToEnd(b *testing.B) {
 	t := &testing.T{}
-	in := start(t, testConfig(t))
+	cfg := testConfig(t)
+	if p, err := strconv.Atoi(os.Getenv("REELAY_BENCH_PARTITIONS")); err == nil {
+		cfg.TopicPartitions = int32(p)
+	}
+	in := start(t, cfg)
 	defer in.stop()
 	base := baselineConsume(b, in, b.N)
 
@@ -107,6 +117,15 @@ func BenchmarkConsumeEndToEnd(b *testing.B) {
 	b.ReportMetric(float64(b.N)/reelay.Seconds(), "events/s")
 	b.ReportMetric(float64(b.N)/base.Seconds(), "baseline_events/s")
 	b.ReportMetric(reelay.Seconds()/base.Seconds(), "x_baseline")
+	// Mean time inside the middleware chain per event (both groups), to
+	// tell handler cost from pipeline latency.
+	sum := metricValue(in.t, in, `reelay_handler_seconds_sum{handler="movie:movie-views"}`) +
+		metricValue(in.t, in, `reelay_handler_seconds_sum{handler="analytics:movie-views"}`)
+	count := metricValue(in.t, in, `reelay_handler_seconds_count{handler="movie:movie-views"}`) +
+		metricValue(in.t, in, `reelay_handler_seconds_count{handler="analytics:movie-views"}`)
+	if count > 0 {
+		b.ReportMetric(sum/count*1000, "handler_ms")
+	}
 }
 
 func produceViews(b *testing.B, brokers []string, movies []string, n int) {

@@ -34,7 +34,9 @@ type DB struct {
 	// lets read while the writer writes.
 	read *sql.DB
 	// stmts caches the write statements of the handlers.
-	stmts    stmtCache
+	stmts stmtCache
+	// seen asks the inbox, on the read pool, whether an event was applied.
+	seen     *sql.Stmt
 	postgres bool
 }
 
@@ -46,6 +48,11 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		return nil, err
 	}
 	if err := db.migrate(ctx); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	if db.seen, err = db.read.PrepareContext(ctx,
+		`SELECT COUNT(*) FROM inbox WHERE consumer_group = $1 AND event_id = $2`); err != nil {
 		_ = db.Close()
 		return nil, err
 	}
@@ -80,6 +87,9 @@ func (db *DB) Ping(ctx context.Context) error { return db.read.PingContext(ctx) 
 // Close closes both pools.
 func (db *DB) Close() error {
 	db.stmts.close()
+	if db.seen != nil {
+		_ = db.seen.Close()
+	}
 	err := db.write.Close()
 	if db.read != db.write {
 		err = errors.Join(err, db.read.Close())

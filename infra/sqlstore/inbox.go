@@ -64,8 +64,7 @@ func (db *DB) tx(ctx context.Context) (writeTx, error) {
 // When fn fails nothing is written and the error is returned.
 func (db *DB) Apply(ctx context.Context, group, eventID string, fn func(ctx context.Context) error) (applied bool, err error) {
 	var seen int
-	if err := db.read.QueryRowContext(ctx,
-		`SELECT COUNT(*) FROM inbox WHERE consumer_group = $1 AND event_id = $2`, group, eventID).Scan(&seen); err != nil {
+	if err := db.seen.QueryRowContext(ctx, group, eventID).Scan(&seen); err != nil {
 		return false, fmt.Errorf("inbox: %w", err)
 	}
 	if seen > 0 {
