@@ -36,7 +36,10 @@ type DB struct {
 	// stmts caches the write statements of the handlers.
 	stmts stmtCache
 	// seen asks the inbox, on the read pool, whether an event was applied.
-	seen     *sql.Stmt
+	seen *sql.Stmt
+	// group commits SQLite transactions together; nil on PostgreSQL, which
+	// runs one transaction per event in parallel.
+	group    *groupCommit
 	postgres bool
 }
 
@@ -78,7 +81,7 @@ func open(url string) (*DB, error) {
 		return nil, err
 	}
 	read.SetMaxOpenConns(4)
-	return &DB{write: write, read: read}, nil
+	return &DB{write: write, read: read, group: &groupCommit{db: write, maxSize: 64}}, nil
 }
 
 // Ping checks that the database answers.

@@ -14,11 +14,13 @@ var errDuplicate = errors.New("event already applied")
 type unitKey struct{}
 
 // unit is one event's transaction, begun on the first write so that a
-// handler may do slow work (a notifier call) before it holds the writer.
+// handler may do slow work (a notifier call) before it holds the writer. On
+// SQLite it is a savepoint in a group-committed transaction.
 type unit struct {
 	db             *DB
 	group, eventID string
 	tx             *sql.Tx
+	turn           *turn // SQLite: the event's turn in the shared transaction
 }
 
 // begin opens the transaction and claims the inbox row.
@@ -26,11 +28,20 @@ func (u *unit) begin(ctx context.Context) (*sql.Tx, error) {
 	if u.tx != nil {
 		return u.tx, nil
 	}
-	tx, err := u.db.write.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, fmt.Errorf("begin: %w", err)
+	if u.db.group != nil {
+		t, err := u.db.group.join(ctx)
+		if err != nil {
+			return nil, err
+		}
+		u.turn, u.tx = t, t.b.tx
+	} else {
+		tx, err := u.db.write.BeginTx(ctx, nil)
+		if err != nil {
+			return nil, fmt.Errorf("begin: %w", err)
+		}
+		u.tx = tx
 	}
-	res, err := (writeTx{tx: tx, db: u.db}).ExecContext(ctx,
+	res, err := (writeTx{tx: u.tx, db: u.db}).ExecContext(ctx,
 		`INSERT INTO inbox (consumer_group, event_id, processed_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
 		u.group, u.eventID, millis(time.Now()))
 	if err == nil {
@@ -40,11 +51,25 @@ func (u *unit) begin(ctx context.Context) (*sql.Tx, error) {
 		}
 	}
 	if err != nil {
-		_ = tx.Rollback()
+		_ = u.finish(false)
 		return nil, err
 	}
-	u.tx = tx
-	return tx, nil
+	return u.tx, nil
+}
+
+// finish commits (keep) or rolls back the event's writes; a kept event's
+// error is the commit's.
+func (u *unit) finish(keep bool) error {
+	tx, t := u.tx, u.turn
+	u.tx, u.turn = nil, nil
+	switch {
+	case t != nil:
+		return t.leave(keep)
+	case keep:
+		return tx.Commit()
+	default:
+		return tx.Rollback()
+	}
 }
 
 // tx returns the transaction of the event being applied in ctx.
@@ -82,14 +107,14 @@ func (db *DB) Apply(ctx context.Context, group, eventID string, fn func(ctx cont
 	}
 	if err != nil {
 		if u.tx != nil {
-			_ = u.tx.Rollback()
+			_ = u.finish(false)
 		}
 		if errors.Is(err, errDuplicate) {
 			return false, nil
 		}
 		return false, err
 	}
-	if err := u.tx.Commit(); err != nil {
+	if err := u.finish(true); err != nil {
 		return false, fmt.Errorf("commit: %w", err)
 	}
 	return true, nil

@@ -3,8 +3,10 @@ package sqlstore_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -203,6 +205,66 @@ func TestDeliveries(t *testing.T) {
 			got, err := s.UserDeliveries(ctx, "u")
 			if err != nil || len(got) != 1 || got[0].Status != notification.StatusDelivered || got[0].Attempts != 4 || got[0].Subject != "hi" {
 				t.Fatalf("deliveries: %+v %v", got, err)
+			}
+		})
+	}
+}
+
+// TestConcurrentApplyKeepsEachEventAlone applies events from many goroutines
+// at once (on SQLite they share group-committed transactions): failures roll
+// back only their own writes, duplicates apply once, and every reported
+// success is durable.
+func TestConcurrentApplyKeepsEachEventAlone(t *testing.T) {
+	t.Parallel()
+	for name, db := range openStores(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			movies := sqlstore.NewMovies(db)
+			boom := errors.New("boom")
+			var mu sync.Mutex
+			applied := 0
+			var wg sync.WaitGroup
+			for w := range 8 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for i := range 60 {
+						id := fmt.Sprint("e", (w*60+i)%300) // goroutines w and w+5 share ids: duplicates
+						fail := i%7 == 3
+						ok, err := db.Apply(ctx, events.GroupMovie, id+fmt.Sprint(fail), func(ctx context.Context) error {
+							if err := movies.CountView(ctx, "m", time.Now()); err != nil {
+								return err
+							}
+							if fail {
+								return boom
+							}
+							return nil
+						})
+						if fail != (err != nil) || (err != nil && !errors.Is(err, boom)) {
+							t.Errorf("event %s: fail=%v err=%v", id, fail, err)
+						}
+						if ok {
+							mu.Lock()
+							applied++
+							mu.Unlock()
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			m, found, err := movies.Movie(ctx, "m")
+			if err != nil || !found || m.Views != int64(applied) {
+				t.Fatalf("views = %d, applied = %d (%v)", m.Views, applied, err)
+			}
+			// 480 attempts over 300 distinct ids; every id whose i%7 != 3 applies once.
+			want := 0
+			for id := range 300 {
+				if (id%60)%7 != 3 {
+					want++
+				}
+			}
+			if applied != want {
+				t.Fatalf("applied %d events, want %d", applied, want)
 			}
 		})
 	}
