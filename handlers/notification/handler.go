@@ -33,6 +33,7 @@ type Notifiers struct {
 	ByChannel map[string]Notifier
 }
 
+// For returns the notifier of channel, or Default when the channel has no route.
 func (n Notifiers) For(channel string) Notifier {
 	if r, ok := n.ByChannel[channel]; ok {
 		return r
