@@ -122,3 +122,20 @@ func idsIn(list any, key string, want ...string) []string {
 	}
 	return out
 }
+
+// TestOrderPerKey publishes a movie's creation and 40 updates in order; the
+// catalog must end with the last one. Any reordering within the key (a
+// retry that overtakes, parallel handling of one partition) leaves another
+// title or year.
+func TestOrderPerKey(t *testing.T) {
+	parallel(t)
+	in := start(t, testConfig(t))
+	movieID := uid("ordered")
+	in.mustAccept(http.MethodPost, "/api/v1/movies", map[string]any{"id": movieID, "title": "v0", "year": 1900})
+	for i := 1; i <= 40; i++ {
+		in.mustAccept(http.MethodPut, "/api/v1/movies/"+movieID, map[string]any{"title": fmt.Sprint("v", i), "year": 1900 + i})
+	}
+	in.mustAccept(http.MethodPost, "/api/v1/movies/"+movieID+"/views", map[string]any{"userId": "u"})
+	in.waitFor("/api/v1/movies/"+movieID, fields(map[string]any{"views": 1}))
+	in.waitFor("/api/v1/movies/"+movieID, fields(map[string]any{"title": "v40", "year": 1940}))
+}
