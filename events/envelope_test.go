@@ -139,7 +139,8 @@ func TestOnDecodesAndValidates(t *testing.T) {
 	}{
 		{`{"movieId":"m","userId":"u","watchedSeconds":3,"extra":true}`, ""},
 		{`{"movieId":"m"}`, "userId is required"},
-		{`{"movieId":"m","userId":"u","watchedSeconds":-1}`, "watchedSeconds must be >= 0"},
+		{`{"movieId":"m","userId":"u","watchedSeconds":-1}`, "watchedSeconds must be 0 to 86400"},
+		{`{"movieId":"m","userId":"u","watchedSeconds":86401}`, "watchedSeconds must be 0 to 86400"},
 		{`{"movieId":7,"userId":"u"}`, "movie.viewed data"},
 	}
 	for _, tc := range cases {

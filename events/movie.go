@@ -56,6 +56,10 @@ func (e MovieDeleted) Validate() error {
 	return nil
 }
 
+// MaxWatchedSeconds bounds one view's watchedSeconds (a day), so that sums
+// stay far from overflow.
+const MaxWatchedSeconds = 86400
+
 // MovieViewed is the data of movie.viewed.
 type MovieViewed struct {
 	MovieID        string `json:"movieId"`
@@ -70,8 +74,8 @@ func (e MovieViewed) Validate() error {
 		return Malformed("movieId is required")
 	case e.UserID == "":
 		return Malformed("userId is required")
-	case e.WatchedSeconds != nil && *e.WatchedSeconds < 0:
-		return Malformed("watchedSeconds must be >= 0")
+	case e.WatchedSeconds != nil && (*e.WatchedSeconds < 0 || *e.WatchedSeconds > MaxWatchedSeconds):
+		return Malformed("watchedSeconds must be 0 to %d", MaxWatchedSeconds)
 	}
 	return nil
 }

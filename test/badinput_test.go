@@ -42,6 +42,7 @@ func TestBadInputGetsJSON4xx(t *testing.T) {
 		{"delete bad id", "DELETE", "/api/v1/movies/" + strings.Repeat("a", 65), nil, nil, 400, "validation_failed", "id"},
 		{"view without user", "POST", "/api/v1/movies/m1/views", `{}`, nil, 400, "validation_failed", "userId"},
 		{"view negative seconds", "POST", "/api/v1/movies/m1/views", `{"userId":"u","watchedSeconds":-1}`, nil, 400, "validation_failed", "watchedSeconds"},
+		{"view seconds over a day", "POST", "/api/v1/movies/m1/views", `{"userId":"u","watchedSeconds":9223372036854775807}`, nil, 400, "validation_failed", "watchedSeconds"},
 		{"view seconds wrong type", "POST", "/api/v1/movies/m1/views", `{"userId":"u","watchedSeconds":"ten"}`, nil, 400, "validation_failed", "watchedSeconds"},
 		{"view fractional seconds", "POST", "/api/v1/movies/m1/views", `{"userId":"u","watchedSeconds":1.5}`, nil, 400, "validation_failed", "watchedSeconds"},
 		{"unknown movie", "GET", "/api/v1/movies/never-seen", nil, nil, 404, "not_found", ""},

@@ -264,3 +264,44 @@ func metricValue(t *testing.T, in *instance, series string) float64 {
 	}
 	return 0
 }
+
+// panickyMovies panics in CountView for one movie after its write began.
+type panickyMovies struct {
+	movie.Store
+	movieID string
+}
+
+func (p panickyMovies) CountView(ctx context.Context, movieID string, at time.Time) error {
+	err := p.Store.CountView(ctx, movieID, at)
+	if movieID == p.movieID {
+		panic("handler bug")
+	}
+	return err
+}
+
+// TestPanickingHandlerIsDeadLettered: a handler that panics mid-transaction
+// has its writes rolled back, gives the writer back, and its event is
+// dead-lettered after the retries; other events keep flowing.
+func TestPanickingHandlerIsDeadLettered(t *testing.T) {
+	parallel(t)
+	bad, good := uid("panic"), uid("fine")
+	in := start(t, testConfig(t), fx.Decorate(func(s movie.Store) movie.Store { return panickyMovies{Store: s, movieID: bad} }))
+	in.mustAccept(http.MethodPost, "/api/v1/movies/"+bad+"/views", map[string]any{"userId": "u"})
+	var dead []*sarama.ConsumerMessage
+	eventually(t, wait, func() error {
+		if dead = in.readTopic(events.DeadLetterTopic(events.GroupMovie), bad); len(dead) != 1 {
+			return fmt.Errorf("%d dead letters", len(dead))
+		}
+		return nil
+	})
+	if h := headerMap(dead[0]); !strings.Contains(h[events.DLQError], "handler bug") || h[events.DLQAttempts] != fmt.Sprint(in.cfg.RetryMax+1) {
+		t.Fatalf("dead letter headers: %v", h)
+	}
+	for range 3 {
+		in.mustAccept(http.MethodPost, "/api/v1/movies/"+good+"/views", map[string]any{"userId": "u"})
+	}
+	in.waitFor("/api/v1/movies/"+good, fields(map[string]any{"views": 3}))
+	if code, body := in.do(http.MethodGet, "/api/v1/movies/"+bad, nil, nil); code != http.StatusNotFound {
+		t.Fatalf("the panicking event's write was kept: %d %v", code, body)
+	}
+}

@@ -24,8 +24,8 @@ func (s *Server) viewMovie(c echo.Context) error {
 	if err := checkID("userId", req.UserID, true); err != nil {
 		return err
 	}
-	if req.WatchedSeconds != nil && *req.WatchedSeconds < 0 {
-		return invalid("watchedSeconds", "watchedSeconds must be >= 0")
+	if req.WatchedSeconds != nil && (*req.WatchedSeconds < 0 || *req.WatchedSeconds > events.MaxWatchedSeconds) {
+		return invalid("watchedSeconds", "watchedSeconds must be 0 to %d", events.MaxWatchedSeconds)
 	}
 	return s.accept(c, events.TopicMovieViews, events.TypeMovieViewed, id,
 		events.MovieViewed{MovieID: id, UserID: req.UserID, WatchedSeconds: req.WatchedSeconds})

@@ -26,13 +26,17 @@ func inbox(ib Inbox, group string, grace time.Duration) message.HandlerMiddlewar
 			ctx, cancel := context.WithTimeout(context.WithoutCancel(routerCtx), grace)
 			defer cancel()
 			var out []*message.Message
-			applied, err := ib.Apply(ctx, group, msg.UUID, func(ctx context.Context) error {
-				msg.SetContext(ctx)
-				var err error
-				out, err = h(msg)
-				return err
-			})
-			msg.SetContext(routerCtx)
+			applied, err := func() (bool, error) {
+				// Restored even if the handler panics: the outer middleware
+				// must see the router's context, not the detached one.
+				defer msg.SetContext(routerCtx)
+				return ib.Apply(ctx, group, msg.UUID, func(ctx context.Context) error {
+					msg.SetContext(ctx)
+					var err error
+					out, err = h(msg)
+					return err
+				})
+			}()
 			if err == nil && !applied {
 				msg.SetContext(context.WithValue(routerCtx, duplicateKey{}, true))
 			}

@@ -48,10 +48,15 @@ type Runner struct {
 	logger      *slog.Logger
 	settings    Settings
 
-	mu        sync.Mutex
+	mu        sync.Mutex // guards handlers
 	consumers []events.Consumer
 	handlers  map[string]*message.Handler // by handler name
-	stopping  bool                        // no handler is added once Stop began
+	// runMu serialises adding-and-running pattern handlers with Stop:
+	// Watermill's router panics when a handler is added while Close waits
+	// for the others, so none is added once stopping is set.
+	runMu     sync.Mutex
+	stopping  bool // guarded by runMu
+	unstarted bool // guarded by runMu: a RunHandlers failed and must be retried
 	cancel    context.CancelFunc
 	done      sync.WaitGroup
 }
@@ -125,11 +130,9 @@ func (r *Runner) Stop(context.Context) error {
 	if r.cancel == nil {
 		return nil
 	}
-	// Watermill's router panics when a handler is added while Close waits
-	// for the others, so the pattern watcher must not add one from here on.
-	r.mu.Lock()
+	r.runMu.Lock()
 	r.stopping = true
-	r.mu.Unlock()
+	r.runMu.Unlock()
 	err := r.router.Close()
 	if r.cancel != nil {
 		r.cancel()
@@ -168,7 +171,7 @@ func (r *Runner) addHandler(c events.Consumer, topic string) error {
 	name := HandlerName(c, topic)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if _, ok := r.handlers[name]; ok || r.stopping {
+	if _, ok := r.handlers[name]; ok {
 		return nil
 	}
 	sub, err := r.subscribers(c.Group)
@@ -203,7 +206,9 @@ func (r *Runner) matching(prefix string) ([]string, error) {
 	return slices.DeleteFunc(all, events.IsDeadLetterTopic), nil
 }
 
-// watch subscribes c to topics matching its prefix as they appear, without a restart.
+// watch subscribes c to topics matching its prefix as they appear, without a
+// restart. A subscription that fails (the broker briefly away) is retried on
+// the next tick.
 func (r *Runner) watch(ctx context.Context, c events.Consumer) {
 	defer r.done.Done()
 	t := time.NewTicker(r.settings.ScanInterval)
@@ -219,29 +224,38 @@ func (r *Runner) watch(ctx context.Context, c events.Consumer) {
 			r.logger.Warn("pattern scan failed", "prefix", c.TopicPrefix, "err", err)
 			continue
 		}
-		added := false
-		for _, topic := range topics {
-			r.mu.Lock()
-			_, known := r.handlers[HandlerName(c, topic)]
-			stopping := r.stopping
-			r.mu.Unlock()
-			if known || stopping {
-				continue
-			}
-			if err := r.addHandler(c, topic); err != nil {
-				r.logger.Error("subscribe new topic", "topic", topic, "err", err)
-				continue
-			}
-			r.logger.Info("subscribed new topic", "topic", topic, "group", c.Group)
-			added = true
-		}
-		r.mu.Lock()
-		if added && !r.stopping {
-			err = r.router.RunHandlers(ctx)
-		}
-		r.mu.Unlock()
-		if err != nil {
-			r.logger.Error("run new handlers", "err", err)
-		}
+		r.addAndRun(ctx, c, topics)
 	}
+}
+
+// addAndRun adds a handler for each topic that has none and runs every
+// handler not yet running, unless Stop has begun.
+func (r *Runner) addAndRun(ctx context.Context, c events.Consumer, topics []string) {
+	r.runMu.Lock()
+	defer r.runMu.Unlock()
+	if r.stopping {
+		return
+	}
+	for _, topic := range topics {
+		r.mu.Lock()
+		_, known := r.handlers[HandlerName(c, topic)]
+		r.mu.Unlock()
+		if known {
+			continue
+		}
+		if err := r.addHandler(c, topic); err != nil {
+			r.logger.Error("subscribe new topic", "topic", topic, "err", err)
+			continue
+		}
+		r.logger.Info("subscribed new topic", "topic", topic, "group", c.Group)
+		r.unstarted = true
+	}
+	if !r.unstarted {
+		return
+	}
+	if err := r.router.RunHandlers(ctx); err != nil {
+		r.logger.Error("run new handlers; retrying on the next scan", "err", err)
+		return
+	}
+	r.unstarted = false
 }

@@ -41,7 +41,7 @@ func (u *unit) begin(ctx context.Context) (*sql.Tx, error) {
 		}
 		u.tx = tx
 	}
-	res, err := (writeTx{tx: u.tx, db: u.db}).ExecContext(ctx,
+	res, err := (writeTx{tx: u.tx, db: u.db, shared: u.turn != nil}).ExecContext(ctx,
 		`INSERT INTO inbox (consumer_group, event_id, processed_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
 		u.group, u.eventID, millis(time.Now()))
 	if err == nil {
@@ -79,7 +79,7 @@ func (db *DB) tx(ctx context.Context) (writeTx, error) {
 		return writeTx{}, errors.New("sqlstore: write outside Apply")
 	}
 	tx, err := u.begin(ctx)
-	return writeTx{tx: tx, db: db}, err
+	return writeTx{tx: tx, db: db, shared: u.turn != nil}, err
 }
 
 // Apply runs fn at most once to completion for each (group, eventID): the
@@ -97,6 +97,13 @@ func (db *DB) Apply(ctx context.Context, group, eventID string, fn func(ctx cont
 	}
 	u := &unit{db: db, group: group, eventID: eventID}
 	defer func() {
+		if r := recover(); r != nil {
+			// A panicking handler must still give back the shared writer.
+			if u.tx != nil {
+				_ = u.finish(false)
+			}
+			panic(r)
+		}
 		if db.stmts.hasPending() {
 			db.stmts.prepare(ctx, db.write)
 		}

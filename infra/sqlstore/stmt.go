@@ -78,10 +78,26 @@ func (c *stmtCache) close() {
 type writeTx struct {
 	tx *sql.Tx
 	db *DB
+	// shared is set in a group-committed SQLite transaction. Its statements
+	// must not be interrupted by the event's context: SQLite rolls back the
+	// whole transaction, other events' savepoints included, when a write is
+	// interrupted. A cancelled context still stops the next statement.
+	shared bool
+}
+
+func (w writeTx) context(ctx context.Context) (context.Context, error) {
+	if !w.shared {
+		return ctx, nil
+	}
+	return context.WithoutCancel(ctx), ctx.Err()
 }
 
 // ExecContext runs query in the transaction.
 func (w writeTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	ctx, err := w.context(ctx)
+	if err != nil {
+		return nil, err
+	}
 	if s := w.db.stmts.lookup(query); s != nil {
 		return w.tx.StmtContext(ctx, s).ExecContext(ctx, args...)
 	}
@@ -90,6 +106,7 @@ func (w writeTx) ExecContext(ctx context.Context, query string, args ...any) (sq
 
 // QueryRowContext runs query in the transaction.
 func (w writeTx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	ctx, _ = w.context(ctx) // a cancelled event fails at its next Exec
 	if s := w.db.stmts.lookup(query); s != nil {
 		return w.tx.StmtContext(ctx, s).QueryRowContext(ctx, args...)
 	}
