@@ -359,8 +359,9 @@ cmd_up() {
 	printf '%s\n' "$bootstrap"
 }
 
-cmd_stop_node() {
-	local dir=$1 n=$2 pid
+# end_node DIR N SIG: SIGTERM waits up to STOP_TIMEOUT before kill -9; SIGKILL at once.
+end_node() {
+	local dir=$1 n=$2 sig=$3 pid
 	check_node_arg "$dir" "$n"
 	if ! node_running "$dir" "$n"; then
 		log "node $n is not running"
@@ -368,30 +369,19 @@ cmd_stop_node() {
 		return
 	fi
 	pid=$(node_pid "$dir" "$n")
-	kill -TERM "$pid" 2>/dev/null || true
-	if ! wait_pid_exit "$pid" "$STOP_TIMEOUT"; then
+	kill "-$sig" "$pid" 2>/dev/null || true
+	if [ "$sig" = TERM ] && ! wait_pid_exit "$pid" "$STOP_TIMEOUT"; then
 		log "node $n (pid $pid) still running after ${STOP_TIMEOUT}s; kill -9"
 		kill -KILL "$pid" 2>/dev/null || true
-		wait_pid_exit "$pid" 10 || die "node $n (pid $pid) does not die"
 	fi
-	rm -f "$(node_dir "$dir" "$n")/kafka.pid"
-	log "node $n stopped"
-}
-
-cmd_kill_node() {
-	local dir=$1 n=$2 pid
-	check_node_arg "$dir" "$n"
-	if ! node_running "$dir" "$n"; then
-		log "node $n is not running"
-		rm -f "$(node_dir "$dir" "$n")/kafka.pid"
-		return
-	fi
-	pid=$(node_pid "$dir" "$n")
-	kill -KILL "$pid" 2>/dev/null || true
 	wait_pid_exit "$pid" 10 || die "node $n (pid $pid) does not die"
 	rm -f "$(node_dir "$dir" "$n")/kafka.pid"
-	log "node $n killed"
+	log "node $n ended (SIG$sig)"
 }
+
+cmd_stop_node() { end_node "$1" "$2" TERM; }
+
+cmd_kill_node() { end_node "$1" "$2" KILL; }
 
 cmd_start_node() {
 	local dir=$1 n=$2
