@@ -2,9 +2,11 @@ package events_test
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -28,7 +30,8 @@ func TestBinaryRoundTrip(t *testing.T) {
 		!got.Time.Equal(e.Time) || string(got.Data) != `{"movieId":"m1","title":"Heat","year":1995}` {
 		t.Fatalf("round trip: %+v", got)
 	}
-	if h := e.Headers(); h["ce_specversion"] != "1.0" || h["content-type"] != "application/json" || len(h) != 7 {
+	if h := e.Headers(); h["ce_specversion"] != "1.0" || h["content-type"] != "application/json" ||
+		h["ce_correlationid"] != "c-1" || len(h) != 7 {
 		t.Fatalf("headers: %v", h)
 	}
 }
@@ -46,8 +49,155 @@ func TestStructuredMode(t *testing.T) {
 		!got.Time.Equal(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)) || string(got.Data) != `{"movieId":"m","userId":"u"}` {
 		t.Fatalf("%+v", got)
 	}
-	if id := events.IDOf(headers, []byte(value)); id != "e1" {
-		t.Fatalf("IDOf = %q", id)
+	if id := events.IdentityOf(headers, []byte(value)); id != (events.Identity{ID: "e1", Source: "kcat", CorrelationID: "c9"}) {
+		t.Fatalf("IdentityOf = %+v", id)
+	}
+}
+
+// TestDecodeAccepts: each case is one way a conforming producer may write
+// an event; all decode to the same attributes and JSON object.
+func TestDecodeAccepts(t *testing.T) {
+	t.Parallel()
+	const data = `{"movieId":"m","userId":"u"}`
+	b64 := base64.StdEncoding.EncodeToString([]byte(data))
+	binary := func(contentType string) map[string]string {
+		h := map[string]string{"ce_specversion": "1.0", "ce_id": "e1", "ce_type": "movie.viewed", "ce_source": "s"}
+		if contentType != "" {
+			h["content-type"] = contentType
+		}
+		return h
+	}
+	structured := func(contentType, dataContentType, dataField string) (map[string]string, string) {
+		v := `{"specversion":"1.0","id":"e1","type":"movie.viewed","source":"s",` + dataField + `}`
+		if dataContentType != "" {
+			v = strings.Replace(v, `"source":"s",`, `"source":"s","datacontenttype":"`+dataContentType+`",`, 1)
+		}
+		return map[string]string{"content-type": contentType}, v
+	}
+	type input struct {
+		headers map[string]string
+		value   string
+	}
+	in := func(h map[string]string, v string) input { return input{h, v} }
+	cases := []struct {
+		name string
+		input
+	}{
+		{"binary application/json", in(binary("application/json"), data)},
+		{"binary without content-type is read as JSON", in(binary(""), data)},
+		{"binary content-type in upper case with parameters", in(binary("Application/JSON; charset=UTF-8"), data)},
+		{"binary +json content-type", in(binary("application/vnd.reelay.view+json"), data)},
+		{"binary text/json", in(binary("text/json"), data)},
+		{"structured data", in(structured("application/cloudevents+json", "", `"data":`+data))},
+		{"structured content-type in upper case", in(structured("Application/CloudEvents+JSON; charset=utf-8", "", `"data":`+data))},
+		{"structured data_base64", in(structured("application/cloudevents+json", "application/json", `"data_base64":"`+b64+`"`))},
+		{"structured data_base64 without datacontenttype", in(structured("application/cloudevents+json", "", `"data_base64":"`+b64+`"`))},
+		{"structured +json datacontenttype with parameters", in(structured("application/cloudevents+json", "application/vnd.foo+json; charset=utf-8", `"data":`+data))},
+		{"structured datacontenttype in upper case", in(structured("application/cloudevents+json", "APPLICATION/JSON", `"data":`+data))},
+		{"structured +json data as a string", in(structured("application/cloudevents+json", "application/vnd.foo+json", `"data":`+strconv.Quote(data)))},
+		{"attributes of 256 bytes", in(map[string]string{"ce_specversion": "1.0", "ce_id": strings.Repeat("i", 256),
+			"ce_type": strings.Repeat("t", 256), "ce_source": strings.Repeat("s", 256)}, data)},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := events.Decode(tc.headers, "m", []byte(tc.value))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.ID == "" || got.Source == "" || got.Type == "" || got.Key != "m" || string(got.Data) != data || !got.Time.IsZero() {
+				t.Fatalf("%+v (data %s)", got, got.Data)
+			}
+		})
+	}
+}
+
+// TestDedupID: events are deduplicated per (source, id), the pair
+// CloudEvents makes unique.
+func TestDedupID(t *testing.T) {
+	t.Parallel()
+	a := events.DedupID("reelay/api", "e1")
+	if len(a) != 36 || a != events.DedupID("reelay/api", "e1") {
+		t.Fatalf("DedupID must be a stable UUID: %q", a)
+	}
+	for _, other := range [][2]string{{"kcat", "e1"}, {"reelay/api", "e2"}, {"reelay/ap", "ie1"}, {"reelay/apie", "1"}} {
+		if events.DedupID(other[0], other[1]) == a {
+			t.Errorf("(%q, %q) has the dedup id of (reelay/api, e1)", other[0], other[1])
+		}
+	}
+	if n := len(events.DedupID(strings.Repeat("s", 5000), strings.Repeat("i", 5000))); n != 36 {
+		t.Fatalf("dedup id of %d characters", n)
+	}
+	// The same event in binary and in structured mode has one dedup id;
+	// Envelope.DedupID and IdentityOf agree.
+	e, err := events.New(events.TypeMovieViewed, "kcat", "m", map[string]string{"movieId": "m", "userId": "u"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	structured := `{"specversion":"1.0","id":"` + e.ID + `","type":"movie.viewed","source":"kcat","data":{}}`
+	ids := []string{
+		e.DedupID(),
+		events.IdentityOf(e.Headers(), e.Data).DedupID(),
+		events.IdentityOf(map[string]string{"content-type": "application/cloudevents+json"}, []byte(structured)).DedupID(),
+	}
+	if ids[0] != events.DedupID("kcat", e.ID) || ids[1] != ids[0] || ids[2] != ids[0] {
+		t.Fatalf("dedup ids %v", ids)
+	}
+	if id := (events.Identity{ID: "e1"}).DedupID(); id != "" {
+		t.Fatalf("an event without source has dedup id %q", id)
+	}
+}
+
+// TestCorrelationID: the correlationid extension in both modes, the legacy
+// header as a fallback, and an unusable value dropped.
+func TestCorrelationID(t *testing.T) {
+	t.Parallel()
+	base := map[string]string{"ce_specversion": "1.0", "ce_id": "e1", "ce_type": "t", "ce_source": "s"}
+	with := func(kv ...string) map[string]string {
+		h := map[string]string{}
+		for k, v := range base {
+			h[k] = v
+		}
+		for i := 0; i < len(kv); i += 2 {
+			h[kv[i]] = kv[i+1]
+		}
+		return h
+	}
+	structured := func(attr string) string {
+		return `{"specversion":"1.0","id":"e1","type":"t","source":"s",` + attr + `"data":{}}`
+	}
+	ce := "application/cloudevents+json"
+	cases := []struct {
+		name    string
+		headers map[string]string
+		value   string
+		want    string
+	}{
+		{"ce_correlationid", with("ce_correlationid", "c1"), `{}`, "c1"},
+		{"legacy correlation_id", with("correlation_id", "c2"), `{}`, "c2"},
+		{"ce_correlationid wins over the legacy header", with("ce_correlationid", "c1", "correlation_id", "c2"), `{}`, "c1"},
+		{"none", base, `{}`, ""},
+		{"too long: dropped", with("ce_correlationid", strings.Repeat("c", 257)), `{}`, ""},
+		{"too long: the legacy header is used", with("ce_correlationid", strings.Repeat("c", 257), "correlation_id", "c2"), `{}`, "c2"},
+		{"control character: dropped", with("ce_correlationid", "c\n1"), `{}`, ""},
+		{"structured attribute", map[string]string{"content-type": ce}, structured(`"correlationid":"c3",`), "c3"},
+		{"structured header fallback", map[string]string{"content-type": ce, "ce_correlationid": "c4"}, structured(``), "c4"},
+		{"structured attribute not a string", map[string]string{"content-type": ce}, structured(`"correlationid":7,`), ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := events.Decode(tc.headers, "k", []byte(tc.value))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.CorrelationID != tc.want {
+				t.Fatalf("Decode: correlation id %q, want %q", got.CorrelationID, tc.want)
+			}
+			if id := events.IdentityOf(tc.headers, []byte(tc.value)).CorrelationID; id != tc.want {
+				t.Fatalf("IdentityOf: correlation id %q, want %q", id, tc.want)
+			}
+		})
 	}
 }
 
@@ -67,6 +217,10 @@ func TestDecodeRejectsMalformed(t *testing.T) {
 		return h
 	}
 	structured := map[string]string{"content-type": "application/cloudevents+json"}
+	sv := func(fields string) string {
+		return `{"specversion":"1.0","id":"1","type":"t","source":"s",` + fields + `}`
+	}
+	b64 := func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
 	cases := []struct {
 		name    string
 		headers map[string]string
@@ -84,13 +238,39 @@ func TestDecodeRejectsMalformed(t *testing.T) {
 		{"structured not JSON", structured, `nope`, "structured event is not a JSON object"},
 		{"structured no data", structured, `{"specversion":"1.0","id":"1","type":"t","source":"s"}`, "data is not a JSON object"},
 		{"structured XML data", structured, `{"specversion":"1.0","id":"1","type":"t","source":"s","datacontenttype":"text/xml","data":{}}`, "not JSON"},
+		{"structured data_base64 not an object", structured, sv(`"data_base64":"` + b64(`[1]`) + `"`), "data is not a JSON object"},
+		{"structured data_base64 not JSON", structured, sv(`"data_base64":"` + b64(`<view/>`) + `"`), "data is not a JSON object"},
+		{"structured data_base64 not base64", structured, sv(`"data_base64":"%%%"`), "data_base64 is not base64"},
+		{"structured data and data_base64", structured, sv(`"data":{},"data_base64":"` + b64(`{}`) + `"`), "both set"},
+		{"structured data_base64 of a non-JSON type", structured, sv(`"datacontenttype":"application/octet-stream","data_base64":"` + b64(`{}`) + `"`), `datacontenttype "application/octet-stream" is not JSON`},
+		{"structured text data", structured, sv(`"datacontenttype":"text/plain","data":"{}"`), `datacontenttype "text/plain" is not JSON`},
+		{"structured string data not an object", structured, sv(`"data":"[1]"`), "data is not a JSON object"},
+		{"structured format not JSON", map[string]string{"content-type": "application/cloudevents+avro"}, `{}`, `event format "application/cloudevents+avro" is not supported`},
+		{"structured batch", map[string]string{"content-type": "application/cloudevents-batch+json"}, `[]`, "is not supported"},
+		{"binary text/plain", with("content-type", "text/plain; charset=utf-8"), `{}`, `content-type "text/plain; charset=utf-8" is not JSON`},
+		{"binary XML", with("content-type", "application/xml"), `<view/>`, `content-type "application/xml" is not JSON`},
+		{"binary protobuf that looks like JSON", with("content-type", "application/protobuf"), `{}`, `content-type "application/protobuf" is not JSON`},
+		{"id of 257 bytes", with("ce_id", strings.Repeat("i", 257)), `{}`, "id is longer than 256 bytes"},
+		{"id of 8000 bytes", with("ce_id", strings.Repeat("i", 8000)), `{}`, "id is longer than 256 bytes"},
+		{"source of 257 bytes", with("ce_source", strings.Repeat("s", 257)), `{}`, "source is longer than 256 bytes"},
+		{"type of 257 bytes", with("ce_type", strings.Repeat("t", 257)), `{}`, "type is longer than 256 bytes"},
+		{"id with a newline", with("ce_id", "e\n1"), `{}`, "id contains a control character"},
+		{"source with NUL", with("ce_source", "s\x00"), `{}`, "source contains a control character"},
+		{"type with DEL", with("ce_type", "t\x7f"), `{}`, "type contains a control character"},
+		{"id with a C1 control", with("ce_id", "e\u0085"), `{}`, "id contains a control character"},
+		{"id not UTF-8", with("ce_id", "e\xff"), `{}`, "id is not valid UTF-8"},
+		{"structured id of 257 bytes", structured, `{"specversion":"1.0","id":"` + strings.Repeat("i", 257) + `","type":"t","source":"s","data":{}}`, "id is longer than 256 bytes"},
+		{"long time is not echoed whole", with("ce_time", strings.Repeat("9", 5000)), `{}`, `…`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			_, err := events.Decode(tc.headers, "k", []byte(tc.value))
 			if !errors.Is(err, events.ErrMalformed) || !events.IsPermanent(err) || !strings.Contains(err.Error(), tc.reason) {
-				t.Fatalf("err = %v, want malformed: %s", err, tc.reason)
+				t.Fatalf("err = %.300v, want malformed: %s", err, tc.reason)
+			}
+			if len(err.Error()) > 200 {
+				t.Fatalf("error of %d bytes: input must not be echoed whole", len(err.Error()))
 			}
 		})
 	}
@@ -199,5 +379,17 @@ func TestTopics(t *testing.T) {
 	}
 	if n := len(events.StaticTopics()); n != 9 {
 		t.Fatalf("%d static topics", n)
+	}
+}
+
+// TestDeadLetterHeadersSharePrefix: consumers drop incoming headers by
+// DLQHeaderPrefix, so every dead-letter header must start with it.
+func TestDeadLetterHeadersSharePrefix(t *testing.T) {
+	t.Parallel()
+	for _, h := range []string{events.DLQOriginalTopic, events.DLQPartition, events.DLQOffset, events.DLQKey, events.DLQTimestamp,
+		events.DLQGroup, events.DLQHandler, events.DLQError, events.DLQAttempts, events.DLQFirstFailure, events.DLQLastFailure} {
+		if !strings.HasPrefix(h, events.DLQHeaderPrefix) {
+			t.Errorf("%s does not start with %s", h, events.DLQHeaderPrefix)
+		}
 	}
 }

@@ -12,7 +12,8 @@ import (
 
 // Store is the analytics read model. A handler calls it inside the event's
 // inbox transaction: its writes commit together with the event being marked
-// done.
+// done. eventID is the event's dedup id (events.Envelope.DedupID), unique
+// across sources: a store may key a row per event by it.
 type Store interface {
 	// RecordView stores the raw view and updates the movie's and the user's aggregates.
 	RecordView(ctx context.Context, eventID string, v events.MovieViewed, at time.Time) error

@@ -12,7 +12,8 @@ import (
 
 // Message is what a notifier delivers.
 type Message struct {
-	// ID is the notification id: the producer's notificationId, else the event id.
+	// ID is the notification id: the producer's notificationId, else the
+	// event's dedup id (unique across sources, unlike the event id).
 	// Notifiers pass it on so that receivers can drop a repeated delivery.
 	ID      string
 	UserID  string

@@ -17,7 +17,7 @@ import (
 func (h Handler) requested(ctx context.Context, e events.Envelope, n events.NotificationRequested) error {
 	m := Message{ID: n.NotificationID, UserID: n.UserID, Channel: n.Channel, Subject: n.Subject, Body: n.Body}
 	if m.ID == "" {
-		m.ID = e.ID
+		m.ID = e.DedupID() // unique across sources, unlike the event id
 	}
 	first := h.now()
 	attempts, err := h.notifiers.For(m.Channel).Notify(ctx, m)

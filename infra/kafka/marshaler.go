@@ -2,6 +2,7 @@ package kafka
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/IBM/sarama"
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -36,17 +37,32 @@ func (Marshaler) Marshal(topic string, msg *message.Message) (*sarama.ProducerMe
 	return pm, nil
 }
 
-// Unmarshal builds the message. Its UUID is the event id, or, for a record
-// without one, an id derived from its position so that it stays stable across
-// redeliveries.
+// Unmarshal builds the message. Its metadata are the record's headers minus
+// those that only Reelay may write: the dead-letter headers (prefix
+// events.DLQHeaderPrefix) and MetadataKey. A record cannot forge its attempt
+// count, its failure history or the key of its dead-letter copy; those
+// headers are also absent from the dead-letter copy of such a record. A
+// reader of a dead-letter topic that needs its dlq_ headers must read the
+// records, not this marshaler's messages.
+//
+// The message UUID is the event's dedup id (events.DedupID of its source and
+// id): the key of the router's inbox, equal for every delivery of one event
+// and different for two sources' events that share an id. A record without
+// id or source gets an id derived from its position, stable across
+// redeliveries; it fails decoding anyway.
 func (Marshaler) Unmarshal(rec *sarama.ConsumerMessage) (*message.Message, error) {
 	md := make(message.Metadata, len(rec.Headers))
 	for _, h := range rec.Headers {
-		if h != nil {
-			md[string(h.Key)] = string(h.Value)
+		if h == nil {
+			continue
 		}
+		k := string(h.Key)
+		if k == MetadataKey || strings.HasPrefix(k, events.DLQHeaderPrefix) {
+			continue
+		}
+		md[k] = string(h.Value)
 	}
-	id := events.IDOf(md, rec.Value)
+	id := events.IdentityOf(md, rec.Value).DedupID()
 	if id == "" {
 		id = fmt.Sprintf("%s/%d/%d", rec.Topic, rec.Partition, rec.Offset)
 	}

@@ -37,7 +37,7 @@ func producerConfig(clientID string) *sarama.Config {
 	c.Producer.Timeout = 5 * time.Second
 	c.Producer.Return.Successes = true
 	c.Producer.Return.Errors = true
-	c.Producer.Partitioner = sarama.NewHashPartitioner
+	c.Producer.Partitioner = NewPartitioner
 	return c
 }
 

@@ -10,19 +10,40 @@ import (
 
 type loggerKey struct{}
 
-// correlation makes sure every message has a correlation id (the event id
-// when the producer sent none) and puts a logger carrying it, the event id
-// and the handler into the message context.
+// correlation puts into the message context a logger that carries the
+// correlation id, the event id and source, the dedup id (the message UUID,
+// the inbox key) and the handler.
+//
+// The correlation id is the event's correlationid extension
+// (ce_correlationid, the correlationid attribute in structured mode, or the
+// legacy correlation_id header). When the producer sent none, or one that is
+// too long or unprintable, it is the event id, or the dedup id for a record
+// without a usable event id.
 func correlation(base *slog.Logger, handler string) message.HandlerMiddleware {
 	return func(h message.HandlerFunc) message.HandlerFunc {
 		return func(msg *message.Message) ([]*message.Message, error) {
-			id := msg.Metadata.Get(events.HeaderCorrelationID)
+			ident := events.IdentityOf(msg.Metadata, msg.Payload)
+			eventID, source := loggable(ident.ID), loggable(ident.Source)
+			id := ident.CorrelationID
+			if id == "" {
+				id = eventID
+			}
 			if id == "" {
 				id = msg.UUID
 			}
-			log := base.With("correlation_id", id, "event_id", msg.UUID, "handler", handler)
+			log := base.With("correlation_id", id, "event_id", eventID, "event_source", source,
+				"dedup_id", msg.UUID, "handler", handler)
 			msg.SetContext(withLogger(msg.Context(), log))
 			return h(msg)
 		}
 	}
+}
+
+// loggable is an attribute, or "" when it is too long to log: decoding
+// rejects such an event, and its dedup id still identifies it.
+func loggable(attr string) string {
+	if len(attr) > events.MaxAttributeLength {
+		return ""
+	}
+	return attr
 }
