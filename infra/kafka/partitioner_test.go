@@ -55,11 +55,12 @@ var javaPlacements = []struct {
 }
 
 // TestPartitionerAgreesWithJava: Reelay's partitioner, and franz-go's
-// default one as a second witness, place every key where Java does.
+// default one (kgo's default configuration) as a second witness, place every
+// key where Java does.
 func TestPartitionerAgreesWithJava(t *testing.T) {
 	t.Parallel()
 	reelay := kafka.NewPartitioner("t")
-	franz := kgo.StickyKeyPartitioner(nil).ForTopic("t")
+	franz := kgo.UniformBytesPartitioner(64<<10, true, true, nil).ForTopic("t")
 	for _, tc := range javaPlacements {
 		for i, n := range partitionCounts {
 			want := tc.partitions[i]
