@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"log/slog"
+	"time"
 
 	"go.uber.org/fx"
 
@@ -14,10 +15,11 @@ import (
 	"github.com/reelay/reelay/infra/telemetry"
 )
 
-// HTTPModule serves the REST API; it starts last and stops first.
+// HTTPModule serves the REST API; it starts last and stops first. It also
+// purges expired Idempotency-Keys while the process runs.
 var HTTPModule = fx.Module("http",
 	fx.Provide(newServer),
-	fx.Invoke(func(*httpapi.Server) {}),
+	fx.Invoke(func(*httpapi.Server) {}, purgeIdempotencyKeys),
 )
 
 type serverParams struct {
@@ -38,6 +40,7 @@ type serverParams struct {
 func newServer(p serverParams) *httpapi.Server {
 	s := httpapi.New(httpapi.Deps{
 		Publisher: p.Publisher, Movies: p.Movies, Analytics: p.Analytics, Deliveries: p.Deliveries,
+		Idempotency: p.DB, IdempotencyTTL: p.Config.IdempotencyTTL,
 		Ready: map[string]httpapi.Check{
 			"broker":   p.Admin.Ping,
 			"database": p.DB.Ping,
@@ -56,4 +59,54 @@ func newServer(p serverParams) *httpapi.Server {
 		OnStop: s.Stop,
 	})
 	return s
+}
+
+const (
+	// idempotencyPurgeEvery is how often expired Idempotency-Keys are deleted.
+	idempotencyPurgeEvery = time.Minute
+	// idempotencyPurgeBatch bounds one delete, so that on SQLite it holds
+	// the single writer only briefly.
+	idempotencyPurgeBatch = 1000
+)
+
+// purgeIdempotencyKeys deletes expired Idempotency-Keys every minute, in
+// batches until none is left, from start until stop.
+func purgeIdempotencyKeys(lc fx.Lifecycle, db *sqlstore.DB, logger *slog.Logger) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	lc.Append(fx.Hook{
+		OnStart: func(context.Context) error {
+			go func() {
+				defer close(done)
+				tick := time.NewTicker(idempotencyPurgeEvery)
+				defer tick.Stop()
+				for {
+					select {
+					case <-ctx.Done():
+						return
+					case <-tick.C:
+					}
+					for ctx.Err() == nil {
+						n, err := db.PurgeIdempotencyKeys(ctx, idempotencyPurgeBatch)
+						if err != nil && ctx.Err() == nil {
+							logger.Warn("purging expired idempotency keys", "err", err)
+						}
+						if err != nil || n < idempotencyPurgeBatch {
+							break
+						}
+					}
+				}
+			}()
+			return nil
+		},
+		OnStop: func(stop context.Context) error {
+			cancel()
+			select {
+			case <-done:
+				return nil
+			case <-stop.Done():
+				return stop.Err()
+			}
+		},
+	})
 }

@@ -30,6 +30,7 @@ const (
 	EnvRetryInitial      = "REELAY_RETRY_INITIAL_INTERVAL"
 	EnvTopicScanInterval = "REELAY_TOPIC_SCAN_INTERVAL"
 	EnvLogLevel          = "REELAY_LOG_LEVEL"
+	EnvIdempotencyTTL    = "REELAY_IDEMPOTENCY_TTL"
 )
 
 // GroupsNone, as REELAY_CONSUMER_GROUPS, runs the HTTP API and publisher alone.
@@ -61,6 +62,9 @@ type Config struct {
 	// TopicScanInterval is how often new topics are looked for (pattern subscriptions).
 	TopicScanInterval time.Duration
 	LogLevel          string
+	// IdempotencyTTL is how long an Idempotency-Key and its answer are
+	// remembered; expired keys are purged.
+	IdempotencyTTL time.Duration
 }
 
 // Embedded reports whether the process runs the embedded broker.
@@ -108,6 +112,7 @@ func Load(getenv func(string) string) (Config, error) {
 	c.ShutdownTimeout = p.duration(EnvShutdownTimeout, "30s")
 	c.RetryInitial = p.duration(EnvRetryInitial, "100ms")
 	c.TopicScanInterval = p.duration(EnvTopicScanInterval, "2s")
+	c.IdempotencyTTL = p.duration(EnvIdempotencyTTL, "24h")
 	if err != nil {
 		return Config{}, err
 	}
@@ -147,7 +152,8 @@ func (c Config) Validate() error {
 	for _, d := range []struct {
 		env string
 		v   time.Duration
-	}{{EnvShutdownTimeout, c.ShutdownTimeout}, {EnvRetryInitial, c.RetryInitial}, {EnvTopicScanInterval, c.TopicScanInterval}} {
+	}{{EnvShutdownTimeout, c.ShutdownTimeout}, {EnvRetryInitial, c.RetryInitial}, {EnvTopicScanInterval, c.TopicScanInterval},
+		{EnvIdempotencyTTL, c.IdempotencyTTL}} {
 		if d.v <= 0 {
 			return invalid(d.env, d.v.String(), "a positive duration such as 30s")
 		}

@@ -70,6 +70,8 @@ func TestLoadRejects(t *testing.T) {
 		{"webhook", config.EnvNotifyWebhookURL, "ftp://x"},
 		{"unknown group", config.EnvConsumerGroups, "movie-group,billing-group"},
 		{"log level", config.EnvLogLevel, "loud"},
+		{"idempotency ttl not a duration", config.EnvIdempotencyTTL, "a day"},
+		{"idempotency ttl zero", config.EnvIdempotencyTTL, "0s"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -26,20 +26,26 @@ const (
 // idempotencyNamespace derives event ids from Idempotency-Key values.
 var idempotencyNamespace = uuid.MustParse("8f5b7a4e-2f55-4a8e-9d43-0c9f4ad1d7e1")
 
-// derivedID returns an id derived from the request's Idempotency-Key and
-// purpose, or a fresh UUID when the request has no key. The same key on the
-// same route yields the same id, which is what makes a retried POST take
-// effect once: its event carries the same id and the inbox drops it.
+// derivedID returns an id derived from the request's Idempotency-Key, its
+// fingerprint (method, path, body) and purpose, or a fresh UUID when the
+// request has no key. A retry of the same request yields the same id, which
+// is what makes a retry after a 503 take effect once: its event carries the
+// same id and the inbox drops it. The fingerprint keeps a key reused with
+// another body after it expired from colliding with the first event.
 func derivedID(c echo.Context, purpose string) (string, error) {
 	key := c.Request().Header.Get(headerIdemKey)
 	if key == "" {
 		return uuid.NewString(), nil
 	}
-	if len(key) > 255 {
-		return "", invalid(headerIdemKey, "Idempotency-Key must be at most 255 characters")
+	if len(key) > maxIdemKeyLen {
+		return "", invalid(headerIdemKey, "Idempotency-Key must be at most %d characters", maxIdemKeyLen)
 	}
 	r := c.Request()
-	return uuid.NewSHA1(idempotencyNamespace, []byte(purpose+"\n"+r.Method+" "+r.URL.Path+"\n"+key)).String(), nil
+	scope := r.Method + " " + r.URL.Path
+	if fp, ok := c.Get(ctxFingerprint).(string); ok {
+		scope = fp
+	}
+	return uuid.NewSHA1(idempotencyNamespace, []byte(purpose+"\n"+scope+"\n"+key)).String(), nil
 }
 
 type acceptedBody struct {

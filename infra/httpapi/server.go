@@ -29,6 +29,11 @@ type Deps struct {
 	Movies     MovieQueries
 	Analytics  AnalyticsQueries
 	Deliveries DeliveryQueries
+	// Idempotency keeps Idempotency-Key claims and answers for the routes
+	// that publish; IdempotencyTTL is how long a key is remembered
+	// (DefaultIdempotencyTTL when zero).
+	Idempotency    IdempotencyStore
+	IdempotencyTTL time.Duration
 	// Ready are the readiness checks by name (broker, database, handlers).
 	Ready   map[string]Check
 	Metrics *telemetry.Metrics
@@ -67,19 +72,26 @@ func New(d Deps) *Server {
 	e.GET("/readyz", s.readyz)
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(d.Metrics.Registry, promhttp.HandlerOpts{})))
 
+	ttl := d.IdempotencyTTL
+	if ttl <= 0 {
+		ttl = DefaultIdempotencyTTL
+	}
+	// Every route that publishes honours Idempotency-Key.
+	idem := idempotency{store: d.Idempotency, ttl: ttl, lease: idempotencyLease, logger: d.Logger}.middleware
+
 	api := e.Group("/api/v1")
-	api.POST("/movies", s.createMovie)
+	api.POST("/movies", s.createMovie, idem)
 	api.GET("/movies", s.listMovies)
 	api.GET("/movies/:id", s.getMovie)
-	api.PUT("/movies/:id", s.updateMovie)
-	api.DELETE("/movies/:id", s.deleteMovie)
-	api.POST("/movies/:id/views", s.viewMovie)
-	api.POST("/users/:id/actions", s.userAction)
+	api.PUT("/movies/:id", s.updateMovie, idem)
+	api.DELETE("/movies/:id", s.deleteMovie, idem)
+	api.POST("/movies/:id/views", s.viewMovie, idem)
+	api.POST("/users/:id/actions", s.userAction, idem)
 	api.GET("/users/:id/notifications", s.userNotifications)
 	api.GET("/analytics/movies/:id", s.movieStats)
 	api.GET("/analytics/users/:id", s.userStats)
 	api.GET("/analytics/top", s.topMovies)
-	api.POST("/notifications", s.requestNotification)
+	api.POST("/notifications", s.requestNotification, idem)
 	return s
 }
 
