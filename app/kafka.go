@@ -2,6 +2,8 @@ package app
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -18,10 +20,12 @@ import (
 type Brokers []string
 
 // KafkaModule supplies the brokers (starting the embedded one when none are
-// configured), the process's one publisher, the admin client and the
-// per-group subscribers, and creates the topics.
+// configured), the TLS and SASL settings every client connects with, the
+// process's one publisher, the admin client and the per-group subscribers,
+// and creates the topics.
 var KafkaModule = fx.Module("kafka",
 	fx.Provide(
+		security,
 		brokers,
 		publisher,
 		func(p message.Publisher) *kafka.Events { return kafka.NewEvents(p) },
@@ -32,40 +36,79 @@ var KafkaModule = fx.Module("kafka",
 	fx.Invoke(func(a *kafka.Admin) error { return a.EnsureTopics(events.StaticTopics()...) }),
 )
 
-func brokers(lc fx.Lifecycle, cfg config.Config, logger *slog.Logger) (Brokers, error) {
+// security turns REELAY_KAFKA_TLS_* and REELAY_KAFKA_SASL_* into the
+// settings of every client (and of the embedded broker's SASL).
+func security(cfg config.Config, logger *slog.Logger) (kafka.Security, error) {
+	s := cfg.KafkaSecurity
+	tc, err := s.TLSConfig()
+	if err != nil {
+		return kafka.Security{}, err
+	}
+	if s.SASLMechanism == kafka.MechanismPlain && tc == nil && !cfg.Embedded() {
+		logger.Warn("SASL PLAIN without TLS sends the Kafka password in clear text",
+			"hint", "set "+config.EnvKafkaTLSEnabled+"=true if the brokers offer SASL_SSL")
+	}
+	return kafka.Security{
+		TLS:  tc,
+		SASL: kafka.SASL{Mechanism: s.SASLMechanism, User: s.SASLUser, Password: s.SASLPassword},
+	}, nil
+}
+
+func brokers(lc fx.Lifecycle, cfg config.Config, sec kafka.Security, logger *slog.Logger) (Brokers, error) {
 	if !cfg.Embedded() {
 		return cfg.KafkaBrokers, nil
 	}
-	b, err := kafka.StartEmbedded(cfg.EmbeddedKafkaAddr, cfg.DataDir)
+	if sec.TLS != nil {
+		return nil, fmt.Errorf("%s: the embedded broker speaks plaintext; TLS applies to %s only",
+			config.EnvKafkaTLSEnabled, config.EnvKafkaBrokers)
+	}
+	b, err := kafka.StartEmbedded(cfg.EmbeddedKafkaAddr, cfg.DataDir, kafka.WithSecurity(sec))
+	if errors.Is(err, kafka.ErrOpenToNetwork) {
+		return nil, fmt.Errorf("%s=%q: %w: set %s (and its user and password) or listen on 127.0.0.1",
+			config.EnvEmbeddedKafkaAddr, cfg.EmbeddedKafkaAddr, kafka.ErrOpenToNetwork, config.EnvKafkaSASLMechanism)
+	}
 	if err != nil {
 		return nil, err
 	}
-	logger.Info("embedded kafka listening", "addr", b.Addr(), "data_dir", cfg.DataDir)
+	logger.Info("embedded kafka listening", "addr", b.Addr(), "data_dir", cfg.DataDir, "sasl", sec.SASL.String())
 	lc.Append(fx.StopHook(b.Close))
 	return Brokers{b.Addr()}, nil
 }
 
-func publisher(lc fx.Lifecycle, b Brokers, logger *slog.Logger) (message.Publisher, error) {
-	p, err := kafka.NewPublisher(b, logger)
+func publisher(lc fx.Lifecycle, b Brokers, sec kafka.Security, logger *slog.Logger) (message.Publisher, error) {
+	p, err := kafka.NewPublisher(b, logger, kafka.WithSecurity(sec))
 	if err != nil {
-		return nil, err
+		return nil, hint(err)
 	}
 	lc.Append(fx.StopHook(p.Close))
 	return p, nil
 }
 
-func admin(lc fx.Lifecycle, b Brokers, cfg config.Config) (*kafka.Admin, error) {
-	a, err := kafka.NewAdmin(b, cfg.TopicPartitions, cfg.TopicReplication)
+func admin(lc fx.Lifecycle, b Brokers, cfg config.Config, sec kafka.Security) (*kafka.Admin, error) {
+	a, err := kafka.NewAdmin(b, cfg.TopicPartitions, cfg.TopicReplication, kafka.WithSecurity(sec))
 	if err != nil {
-		return nil, err
+		return nil, hint(err)
 	}
 	lc.Append(fx.StopHook(a.Close))
 	return a, nil
 }
 
+// hint names the variables to check when the brokers refused the
+// credentials or the certificate.
+func hint(err error) error {
+	switch {
+	case errors.Is(err, kafka.ErrAuthentication):
+		return fmt.Errorf("%w (check %s, %s and %s)", err,
+			config.EnvKafkaSASLMechanism, config.EnvKafkaSASLUser, config.EnvKafkaSASLPassword)
+	case errors.Is(err, kafka.ErrUntrustedCertificate):
+		return fmt.Errorf("%w (check %s and %s)", err, config.EnvKafkaTLSCAFile, config.EnvKafkaTLSServerName)
+	}
+	return err
+}
+
 // subscribers creates one subscriber per consumer group on first use and
 // closes them at stop.
-func subscribers(lc fx.Lifecycle, b Brokers, logger *slog.Logger) router.Subscribers {
+func subscribers(lc fx.Lifecycle, b Brokers, sec kafka.Security, logger *slog.Logger) router.Subscribers {
 	subs := map[string]message.Subscriber{}
 	lc.Append(fx.StopHook(func(context.Context) error {
 		for _, s := range subs {
@@ -77,7 +120,7 @@ func subscribers(lc fx.Lifecycle, b Brokers, logger *slog.Logger) router.Subscri
 		if s, ok := subs[group]; ok {
 			return s, nil
 		}
-		s, err := kafka.NewSubscriber(b, group, logger)
+		s, err := kafka.NewSubscriber(b, group, logger, kafka.WithSecurity(sec))
 		if err != nil {
 			return nil, err
 		}

@@ -4,9 +4,12 @@
 package config
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"net"
 	"net/url"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -42,6 +45,9 @@ type Config struct {
 	HTTPAddr string
 	// KafkaBrokers are the bootstrap brokers; empty starts the embedded broker.
 	KafkaBrokers []string
+	// KafkaSecurity is TLS and SASL for every Kafka client (REELAY_KAFKA_TLS_*,
+	// REELAY_KAFKA_SASL_*); with the embedded broker, SASL is what it requires.
+	KafkaSecurity KafkaSecurity
 	// EmbeddedKafkaAddr is where the embedded broker listens (host:port; port 0 picks one).
 	EmbeddedKafkaAddr string
 	// DataDir holds the embedded broker's log and the SQLite file.
@@ -106,6 +112,7 @@ func Load(getenv func(string) string) (Config, error) {
 
 	var err error
 	p := parser{getenv: get, err: &err}
+	c.KafkaSecurity = p.kafkaSecurity(getenv)
 	c.TopicPartitions = int32(p.int(EnvTopicPartitions, "6", 1, 10000))
 	c.TopicReplication = int16(p.int(EnvTopicReplication, "1", 1, 32))
 	c.RetryMax = p.int(EnvRetryMax, "5", 0, 100)
@@ -130,6 +137,9 @@ func (c Config) Validate() error {
 		if _, _, err := net.SplitHostPort(b); err != nil {
 			return invalid(EnvKafkaBrokers, strings.Join(c.KafkaBrokers, ","), "a comma-separated list of host:port")
 		}
+	}
+	if err := c.validateKafkaSecurity(); err != nil {
+		return err
 	}
 	if strings.Contains(c.DatabaseURL, "://") && !c.Postgres() {
 		return invalid(EnvDatabaseURL, c.DatabaseURL, "a SQLite file path or a postgres:// URL")
@@ -197,4 +207,193 @@ func (p parser) duration(env, def string) time.Duration {
 		*p.err = invalid(env, raw, "a positive duration such as 30s")
 	}
 	return d
+}
+
+// Kafka TLS and SASL variables.
+const (
+	EnvKafkaTLSEnabled       = "REELAY_KAFKA_TLS_ENABLED"
+	EnvKafkaTLSCAFile        = "REELAY_KAFKA_TLS_CA_FILE"
+	EnvKafkaTLSCertFile      = "REELAY_KAFKA_TLS_CERT_FILE"
+	EnvKafkaTLSKeyFile       = "REELAY_KAFKA_TLS_KEY_FILE"
+	EnvKafkaTLSServerName    = "REELAY_KAFKA_TLS_SERVER_NAME"
+	EnvKafkaSASLMechanism    = "REELAY_KAFKA_SASL_MECHANISM"
+	EnvKafkaSASLUser         = "REELAY_KAFKA_SASL_USER"
+	EnvKafkaSASLPassword     = "REELAY_KAFKA_SASL_PASSWORD"
+	EnvKafkaSASLPasswordFile = "REELAY_KAFKA_SASL_PASSWORD_FILE"
+)
+
+// saslMechanisms are the values REELAY_KAFKA_SASL_MECHANISM may take.
+func saslMechanisms() []string { return []string{"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"} }
+
+// KafkaSecurity is how the process's Kafka clients connect. The zero value is
+// plaintext without authentication.
+type KafkaSecurity struct {
+	// TLS encrypts connections to REELAY_KAFKA_BROKERS and verifies the
+	// brokers' certificates: REELAY_KAFKA_TLS_ENABLED=true, or implied by any
+	// other REELAY_KAFKA_TLS_* variable.
+	TLS bool
+	// TLSCAFile is a PEM file of the CAs that sign broker certificates; empty
+	// trusts the system's roots.
+	TLSCAFile string
+	// TLSCertFile and TLSKeyFile are a PEM client certificate and its key,
+	// for brokers that require one (ssl.client.auth=required).
+	TLSCertFile, TLSKeyFile string
+	// TLSServerName is the name broker certificates must carry; empty: the
+	// host of the address connected to.
+	TLSServerName string
+	// SASLMechanism is PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512; empty: no SASL.
+	SASLMechanism string
+	SASLUser      string
+	// SASLPassword comes from REELAY_KAFKA_SASL_PASSWORD or the file named
+	// by REELAY_KAFKA_SASL_PASSWORD_FILE. It is never printed: String leaves
+	// it out, JSON skips it, and no error contains it.
+	SASLPassword string `json:"-"`
+}
+
+// SASL reports whether connections authenticate with SASL.
+func (s KafkaSecurity) SASL() bool { return s.SASLMechanism != "" }
+
+// String describes the settings without the password.
+func (s KafkaSecurity) String() string {
+	out := "tls=off"
+	if s.TLS {
+		out = fmt.Sprintf("tls=on ca=%q cert=%q key=%q server_name=%q", s.TLSCAFile, s.TLSCertFile, s.TLSKeyFile, s.TLSServerName)
+	}
+	if s.SASL() {
+		return out + fmt.Sprintf(" sasl=%s user=%q", s.SASLMechanism, s.SASLUser)
+	}
+	return out + " sasl=off"
+}
+
+// GoString is String, so that %#v leaves the password out too.
+func (s KafkaSecurity) GoString() string { return s.String() }
+
+// TLSConfig reads the CA and client certificate files into a client TLS
+// configuration (TLS 1.2 or newer); nil when TLS is off. The error names
+// the variable of the unreadable or invalid file.
+func (s KafkaSecurity) TLSConfig() (*tls.Config, error) {
+	if !s.TLS {
+		return nil, nil
+	}
+	tc := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: s.TLSServerName}
+	if s.TLSCAFile != "" {
+		raw, err := os.ReadFile(s.TLSCAFile)
+		if err != nil {
+			return nil, invalid(EnvKafkaTLSCAFile, s.TLSCAFile, "a readable PEM file ("+err.Error()+")")
+		}
+		tc.RootCAs = x509.NewCertPool()
+		if !tc.RootCAs.AppendCertsFromPEM(raw) {
+			return nil, invalid(EnvKafkaTLSCAFile, s.TLSCAFile, "a PEM file with at least one CA certificate")
+		}
+	}
+	if s.TLSCertFile != "" {
+		cert, err := os.ReadFile(s.TLSCertFile)
+		if err != nil {
+			return nil, invalid(EnvKafkaTLSCertFile, s.TLSCertFile, "a readable PEM file ("+err.Error()+")")
+		}
+		key, err := os.ReadFile(s.TLSKeyFile)
+		if err != nil {
+			return nil, invalid(EnvKafkaTLSKeyFile, s.TLSKeyFile, "a readable PEM file ("+err.Error()+")")
+		}
+		pair, err := tls.X509KeyPair(cert, key)
+		if err != nil {
+			return nil, invalid(EnvKafkaTLSCertFile, s.TLSCertFile,
+				"a PEM certificate whose key is in "+EnvKafkaTLSKeyFile+" ("+err.Error()+")")
+		}
+		tc.Certificates = []tls.Certificate{pair}
+	}
+	return tc, nil
+}
+
+// kafkaSecurity reads the REELAY_KAFKA_TLS_* and REELAY_KAFKA_SASL_*
+// variables. The password is read untrimmed (a password file loses only its
+// trailing line break) through raw, the unmodified getenv.
+func (p parser) kafkaSecurity(raw func(string) string) KafkaSecurity {
+	s := KafkaSecurity{
+		TLSCAFile:     p.getenv(EnvKafkaTLSCAFile, ""),
+		TLSCertFile:   p.getenv(EnvKafkaTLSCertFile, ""),
+		TLSKeyFile:    p.getenv(EnvKafkaTLSKeyFile, ""),
+		TLSServerName: p.getenv(EnvKafkaTLSServerName, ""),
+		SASLMechanism: strings.ToUpper(p.getenv(EnvKafkaSASLMechanism, "")),
+		SASLUser:      p.getenv(EnvKafkaSASLUser, ""),
+		SASLPassword:  raw(EnvKafkaSASLPassword),
+	}
+	s.TLS = s.TLSCAFile != "" || s.TLSCertFile != "" || s.TLSKeyFile != "" || s.TLSServerName != ""
+	if v := p.getenv(EnvKafkaTLSEnabled, ""); v != "" {
+		on, err := strconv.ParseBool(v)
+		if err != nil {
+			p.fail(invalid(EnvKafkaTLSEnabled, v, "true or false"))
+		} else if !on && s.TLS {
+			p.fail(invalid(EnvKafkaTLSEnabled, v, "true, or no other REELAY_KAFKA_TLS_* variable set"))
+		}
+		s.TLS = on
+	}
+	if file := p.getenv(EnvKafkaSASLPasswordFile, ""); file != "" {
+		switch b, err := os.ReadFile(file); {
+		case s.SASLPassword != "":
+			p.fail(fmt.Errorf("config: %s and %s are both set: want one of them", EnvKafkaSASLPassword, EnvKafkaSASLPasswordFile))
+		case err != nil:
+			p.fail(invalid(EnvKafkaSASLPasswordFile, file, "a readable file holding the password ("+err.Error()+")"))
+		default:
+			s.SASLPassword = strings.TrimRight(string(b), "\r\n")
+			if s.SASLPassword == "" {
+				p.fail(invalid(EnvKafkaSASLPasswordFile, file, "a file holding the password, not an empty one"))
+			}
+		}
+	}
+	return s
+}
+
+// fail keeps err unless an earlier error was kept.
+func (p parser) fail(err error) {
+	if *p.err == nil {
+		*p.err = err
+	}
+}
+
+// validateKafkaSecurity checks TLS and SASL and, for the embedded broker,
+// that it is not open to the network without SASL. No error contains the
+// password.
+func (c Config) validateKafkaSecurity() error {
+	s := c.KafkaSecurity
+	required := func(env, when string) error {
+		return fmt.Errorf("config: %s is required when %s is set", env, when)
+	}
+	switch {
+	case s.SASLMechanism != "" && !slices.Contains(saslMechanisms(), s.SASLMechanism):
+		return invalid(EnvKafkaSASLMechanism, s.SASLMechanism, "PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512")
+	case s.SASLMechanism != "" && s.SASLUser == "":
+		return required(EnvKafkaSASLUser, EnvKafkaSASLMechanism)
+	case s.SASLUser != "" && s.SASLPassword == "":
+		return required(EnvKafkaSASLPassword+" (or "+EnvKafkaSASLPasswordFile+")", EnvKafkaSASLUser)
+	case s.SASLUser != "" && s.SASLMechanism == "":
+		return required(EnvKafkaSASLMechanism+" (PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512)", EnvKafkaSASLUser)
+	case s.SASLPassword != "" && s.SASLUser == "":
+		return required(EnvKafkaSASLUser, EnvKafkaSASLPassword)
+	case s.TLSCertFile != "" && s.TLSKeyFile == "":
+		return required(EnvKafkaTLSKeyFile, EnvKafkaTLSCertFile)
+	case s.TLSKeyFile != "" && s.TLSCertFile == "":
+		return required(EnvKafkaTLSCertFile, EnvKafkaTLSKeyFile)
+	case !s.TLS && (s.TLSCAFile != "" || s.TLSCertFile != "" || s.TLSServerName != ""):
+		return invalid(EnvKafkaTLSEnabled, "false", "true, or no other REELAY_KAFKA_TLS_* variable set")
+	case s.TLS && c.Embedded():
+		return fmt.Errorf("config: %s and the other REELAY_KAFKA_TLS_* variables apply to %s only: "+
+			"the embedded broker speaks plaintext (SASL works with it)", EnvKafkaTLSEnabled, EnvKafkaBrokers)
+	case c.Embedded() && !s.SASL() && !loopback(c.EmbeddedKafkaAddr):
+		return invalid(EnvEmbeddedKafkaAddr, c.EmbeddedKafkaAddr,
+			"a loopback address (127.0.0.1, [::1], localhost), or set "+EnvKafkaSASLMechanism+
+				": the embedded broker must not be open to the network without authentication")
+	}
+	_, err := s.TLSConfig()
+	return err
+}
+
+// loopback reports whether addr's host only takes local connections.
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return host == "localhost" || (ip != nil && ip.IsLoopback())
 }

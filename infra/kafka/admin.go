@@ -18,12 +18,15 @@ type Admin struct {
 	replicationFactor int16
 }
 
-// NewAdmin connects to brokers. Topics it creates get partitions and
-// replicationFactor.
-func NewAdmin(brokers []string, partitions int32, replicationFactor int16) (*Admin, error) {
-	a, err := sarama.NewClusterAdmin(brokers, baseConfig("reelay-admin"))
+// NewAdmin connects to brokers (with WithSecurity's TLS and SASL, if given).
+// Topics it creates get partitions and replicationFactor. Refused SASL
+// credentials and an untrusted broker certificate fail within seconds with
+// ErrAuthentication or ErrUntrustedCertificate.
+func NewAdmin(brokers []string, partitions int32, replicationFactor int16, opts ...Option) (*Admin, error) {
+	sec := applyOptions(opts).security
+	a, err := sarama.NewClusterAdmin(brokers, baseConfig("reelay-admin", sec))
 	if err != nil {
-		return nil, fmt.Errorf("kafka admin: %w", err)
+		return nil, connectError("kafka admin", brokers, sec, err)
 	}
 	return &Admin{admin: a, partitions: partitions, replicationFactor: replicationFactor}, nil
 }

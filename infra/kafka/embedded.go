@@ -1,12 +1,18 @@
 package kafka
 
 import (
+	"errors"
 	"fmt"
 	"net"
+	"os"
 	"path/filepath"
 
 	"github.com/twmb/franz-go/pkg/kfake"
 )
+
+// ErrOpenToNetwork is returned by StartEmbedded for an address other than
+// loopback without SASL: the embedded broker would take anyone's records.
+var ErrOpenToNetwork = errors.New("the embedded broker listens beyond loopback only with SASL")
 
 // Embedded is an in-process Kafka-protocol broker (kfake) that persists its
 // topics, records and committed offsets under a data directory, so a restart
@@ -15,24 +21,73 @@ import (
 type Embedded struct {
 	cluster *kfake.Cluster
 	addr    string
+	dir     string
 }
 
 // StartEmbedded listens on addr (host:port; port 0 picks a free one) and
-// keeps its log in dataDir/kafka.
-func StartEmbedded(addr, dataDir string) (*Embedded, error) {
-	c, err := kfake.NewCluster(
+// keeps its log in dataDir/kafka. Without options it speaks plaintext and
+// accepts anyone, so it refuses (ErrOpenToNetwork) an addr that is not
+// loopback (127.0.0.0/8, ::1, localhost). WithSecurity with SASL makes every
+// connection authenticate as that user, on any addr; TLS is not served.
+//
+// The credentials come from the options at every start: the broker keeps
+// none on disk (kfake would persist them and prefer them over the options).
+func StartEmbedded(addr, dataDir string, opts ...Option) (*Embedded, error) {
+	s := applyOptions(opts).security.SASL
+	if !s.Enabled() && !loopback(addr) {
+		return nil, fmt.Errorf("embedded kafka on %s: %w", addr, ErrOpenToNetwork)
+	}
+	dir := filepath.Join(dataDir, "kafka")
+	kopts := []kfake.Opt{
 		kfake.NumBrokers(1),
-		kfake.DataDir(filepath.Join(dataDir, "kafka")),
+		kfake.DataDir(dir),
 		kfake.ListenFn(func(network, _ string) (net.Listener, error) { return net.Listen(network, addr) }),
-	)
+	}
+	if s.Enabled() {
+		kopts = append(kopts, kfake.EnableSASL(), kfake.Superuser(s.Mechanism, s.User, s.Password))
+	}
+	if err := forgetCredentials(dir); err != nil {
+		return nil, fmt.Errorf("embedded kafka on %s: %w", addr, err)
+	}
+	c, err := kfake.NewCluster(kopts...)
 	if err != nil {
 		return nil, fmt.Errorf("embedded kafka on %s: %w", addr, err)
 	}
-	return &Embedded{cluster: c, addr: c.ListenAddrs()[0]}, nil
+	if err := forgetCredentials(dir); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("embedded kafka on %s: %w", addr, err)
+	}
+	return &Embedded{cluster: c, addr: c.ListenAddrs()[0], dir: dir}, nil
 }
 
 // Addr is the address clients connect to.
 func (e *Embedded) Addr() string { return e.addr }
 
 // Close stops the broker and flushes its log to disk.
-func (e *Embedded) Close() { e.cluster.Close() }
+func (e *Embedded) Close() {
+	e.cluster.Close()
+	_ = forgetCredentials(e.dir)
+}
+
+// forgetCredentials removes the SASL users kfake saves in its data dir
+// (SCRAM salted, PLAIN in clear text) and would load instead of the
+// configured ones at the next start.
+func forgetCredentials(dir string) error {
+	if err := os.Remove(filepath.Join(dir, "sasl.json")); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	return nil
+}
+
+// loopback reports whether addr's host only accepts local connections.
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

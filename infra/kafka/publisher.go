@@ -2,7 +2,6 @@ package kafka
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 
 	"github.com/ThreeDotsLabs/watermill"
@@ -13,16 +12,18 @@ import (
 )
 
 // NewPublisher returns the process's one Watermill publisher: a synchronous,
-// idempotent Sarama producer with acks=all. Publish returns only after every
-// in-sync replica has the message, or with an error.
-func NewPublisher(brokers []string, logger *slog.Logger) (message.Publisher, error) {
+// idempotent Sarama producer with acks=all, connected with WithSecurity's TLS
+// and SASL, if given. Publish returns only after every in-sync replica has
+// the message, or with an error.
+func NewPublisher(brokers []string, logger *slog.Logger, opts ...Option) (message.Publisher, error) {
+	sec := applyOptions(opts).security
 	pub, err := wmkafka.NewPublisher(wmkafka.PublisherConfig{
 		Brokers:               brokers,
 		Marshaler:             Marshaler{},
-		OverwriteSaramaConfig: producerConfig("reelay-producer"),
+		OverwriteSaramaConfig: producerConfig("reelay-producer", sec),
 	}, watermill.NewSlogLogger(logger))
 	if err != nil {
-		return nil, fmt.Errorf("kafka publisher: %w", err)
+		return nil, connectError("kafka publisher", brokers, sec, err)
 	}
 	return pub, nil
 }

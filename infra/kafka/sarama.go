@@ -10,8 +10,12 @@ import (
 // which refuses requests older than Kafka 2.1's, and spoken by the embedded broker.
 var protocolVersion = sarama.V3_6_0_0
 
-// baseConfig is the Sarama configuration shared by every client.
-func baseConfig(clientID string) *sarama.Config {
+// baseConfig is the Sarama configuration shared by every client: the
+// publisher, every subscriber and the admin connect with sec. Metadata
+// retries are few and short, so that a cluster that refuses the client (wrong
+// SASL credentials, untrusted certificate) or cannot be reached fails start-up
+// within seconds.
+func baseConfig(clientID string, sec Security) *sarama.Config {
 	c := sarama.NewConfig()
 	c.ClientID = clientID
 	c.Version = protocolVersion
@@ -20,6 +24,7 @@ func baseConfig(clientID string) *sarama.Config {
 	c.Net.WriteTimeout = 10 * time.Second
 	c.Metadata.Retry.Max = 2
 	c.Metadata.Retry.Backoff = 200 * time.Millisecond
+	sec.apply(c)
 	return c
 }
 
@@ -27,8 +32,8 @@ func baseConfig(clientID string) *sarama.Config {
 // replica: a send that returns nil is durable, and a retried send is written
 // once. Retries are bounded so that a send to an unreachable broker fails
 // within seconds instead of hanging the caller.
-func producerConfig(clientID string) *sarama.Config {
-	c := baseConfig(clientID)
+func producerConfig(clientID string, sec Security) *sarama.Config {
+	c := baseConfig(clientID, sec)
 	c.Producer.RequiredAcks = sarama.WaitForAll
 	c.Producer.Idempotent = true
 	c.Net.MaxOpenRequests = 1
@@ -43,8 +48,8 @@ func producerConfig(clientID string) *sarama.Config {
 
 // consumerConfig reads from the oldest offset on a group's first start and
 // commits marked offsets every second and on close.
-func consumerConfig(clientID string) *sarama.Config {
-	c := baseConfig(clientID)
+func consumerConfig(clientID string, sec Security) *sarama.Config {
+	c := baseConfig(clientID, sec)
 	c.Consumer.Return.Errors = true
 	c.Consumer.Offsets.Initial = sarama.OffsetOldest
 	c.Consumer.Offsets.AutoCommit.Enable = true

@@ -13,12 +13,13 @@ import (
 // Subscribe joins the group for one topic. Within a partition, messages are
 // handed out one at a time, and the next only after the previous is acked:
 // order per key holds. An acked message's offset is committed within a second
-// and on close; a nacked one is handed out again.
-func NewSubscriber(brokers []string, group string, logger *slog.Logger) (message.Subscriber, error) {
+// and on close; a nacked one is handed out again. It connects with
+// WithSecurity's TLS and SASL, if given.
+func NewSubscriber(brokers []string, group string, logger *slog.Logger, opts ...Option) (message.Subscriber, error) {
 	sub, err := wmkafka.NewSubscriber(wmkafka.SubscriberConfig{
 		Brokers:               brokers,
 		Unmarshaler:           Marshaler{},
-		OverwriteSaramaConfig: consumerConfig("reelay-" + group),
+		OverwriteSaramaConfig: consumerConfig("reelay-"+group, applyOptions(opts).security),
 		ConsumerGroup:         group,
 	}, watermill.NewSlogLogger(logger))
 	if err != nil {

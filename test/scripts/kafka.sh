@@ -7,6 +7,17 @@
 #   up-single [DIR]     one node; prints 127.0.0.1:PORT (also in DIR/bootstrap)
 #   up-cluster [DIR]    three nodes, three voters, RF 3 / min ISR 2; prints
 #                       127.0.0.1:P1,127.0.0.1:P2,127.0.0.1:P3 (also DIR/bootstrap)
+#   up-single-secure [DIR]
+#                       one node whose only client listener is SASL_SSL: a CA,
+#                       a broker and a client certificate are made for this run
+#                       (openssl, in DIR/tls), the broker requires a client
+#                       certificate signed by that CA (ssl.client.auth=required)
+#                       and accepts PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512 for
+#                       one user with a random password (SCRAM credentials made
+#                       by kafka-storage format --add-scram). Prints KEY=VALUE
+#                       lines (also DIR/secure.env): BROKERS, CA_FILE,
+#                       CERT_FILE, KEY_FILE, USER, PASSWORD. The controller
+#                       listener stays PLAINTEXT on loopback.
 #   stop-node DIR N     SIGTERM node N (1-based) and wait for it to exit
 #   kill-node DIR N     kill -9 node N and wait for it to be gone
 #   start-node DIR N    start node N again (same config, ports and data) and
@@ -17,10 +28,11 @@
 #                       --bootstrap-server "$(cat DIR/bootstrap)" --create --topic t
 #   down [DIR]          stop all nodes of DIR (SIGTERM, up to 30 s, then kill -9)
 #                       and remove DIR; fine when nothing runs or DIR is missing;
-#                       without DIR: both default dirs
+#                       without DIR: the three default dirs
 #
-# DIR defaults to ${TMPDIR:-/tmp}/reelay-kafka-single for up-single and to
-# ${TMPDIR:-/tmp}/reelay-kafka-cluster for up-cluster; for status, to the
+# DIR defaults to ${TMPDIR:-/tmp}/reelay-kafka-single for up-single, to
+# ${TMPDIR:-/tmp}/reelay-kafka-cluster for up-cluster and to
+# ${TMPDIR:-/tmp}/reelay-kafka-secure for up-single-secure; for status, to the
 # single one. up-* on a DIR whose nodes still run just prints
 # the bootstrap list again. Only the result goes to stdout; progress to stderr.
 # Per node: DIR/node-N/{server.properties,run.sh,kafka.pid,data/}, its
@@ -54,6 +66,8 @@ TMP_ROOT=${TMPDIR:-/tmp}
 TMP_ROOT=${TMP_ROOT%/}
 DEFAULT_SINGLE_DIR=$TMP_ROOT/reelay-kafka-single
 DEFAULT_CLUSTER_DIR=$TMP_ROOT/reelay-kafka-cluster
+DEFAULT_SECURE_DIR=$TMP_ROOT/reelay-kafka-secure
+SASL_USER=reelay
 MARKER=.reelay-kafka
 STARTED_RE='Kafka Server started|started \(kafka\.server\.KafkaRaftServer\)'
 
@@ -142,11 +156,15 @@ write_node() {
 		echo "process.roles=broker,controller"
 		echo "node.id=$n"
 		echo "controller.quorum.voters=$voters"
-		echo "listeners=PLAINTEXT://127.0.0.1:$bport,CONTROLLER://127.0.0.1:$cport"
-		echo "advertised.listeners=PLAINTEXT://127.0.0.1:$bport,CONTROLLER://127.0.0.1:$cport"
-		echo "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT"
+		if [ "$mode" = secure ]; then
+			secure_props "$dir" "$bport" "$cport"
+		else
+			echo "listeners=PLAINTEXT://127.0.0.1:$bport,CONTROLLER://127.0.0.1:$cport"
+			echo "advertised.listeners=PLAINTEXT://127.0.0.1:$bport,CONTROLLER://127.0.0.1:$cport"
+			echo "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT"
+			echo "inter.broker.listener.name=PLAINTEXT"
+		fi
 		echo "controller.listener.names=CONTROLLER"
-		echo "inter.broker.listener.name=PLAINTEXT"
 		echo "log.dirs=$nd/data"
 		echo "num.partitions=6"
 		echo "auto.create.topics.enable=false"
@@ -182,6 +200,8 @@ write_node() {
 			printf '%s\n' "$REELAY_KAFKA_EXTRA_PROPS"
 		fi
 	} >"$nd/server.properties"
+	# A secure node's config holds the test password (PLAIN's JAAS users).
+	[ "$mode" != secure ] || chmod 600 "$nd/server.properties"
 
 	local -a jvm_opts
 	read -r -a jvm_opts <<<"$HEAP_OPTS ${REELAY_KAFKA_JVM_OPTS:-}"
@@ -202,18 +222,101 @@ write_node() {
 }
 
 format_node() {
-	local dir=$1 n=$2 nd home cid
+	local dir=$1 n=$2 nd home cid pw m
+	local -a scram=()
 	nd=$(node_dir "$dir" "$n")
 	home=$(state_get "$dir" KAFKA_HOME)
 	cid=$(state_get "$dir" CLUSTER_ID)
+	if [ "$(state_get "$dir" MODE)" = secure ]; then
+		# SCRAM credentials live in the cluster metadata: written at format.
+		pw=$(state_get "$dir" SASL_PASSWORD)
+		for m in SCRAM-SHA-256 SCRAM-SHA-512; do
+			scram+=(--add-scram "$m=[name=$SASL_USER,password=$pw]")
+		done
+	fi
 	# Static quorum (controller.quorum.voters), so no --standalone /
 	# --initial-controllers: those are for dynamic quorums.
 	"$JAVA" -Xmx256m "-Dlog4j2.configurationFile=$home/config/tools-log4j2.properties" \
 		-cp "$home/libs/*" kafka.tools.StorageTool format \
-		-t "$cid" -c "$nd/server.properties" >"$nd/format.log" 2>&1 || {
+		-t "$cid" -c "$nd/server.properties" "${scram[@]+"${scram[@]}"}" >"$nd/format.log" 2>&1 || {
 		cat "$nd/format.log" >&2
 		return 1
 	}
+}
+
+# ---- SASL_SSL (up-single-secure) ------------------------------------------
+
+# random_password: 24 random letters and digits (safe in JAAS and KEY=VALUE).
+random_password() {
+	local pw=""
+	while [ "${#pw}" -lt 24 ]; do
+		pw+=$(head -c 48 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')
+	done
+	printf '%s\n' "${pw:0:24}"
+}
+
+# make_certs DIR: a CA, a broker certificate for 127.0.0.1/localhost and a
+# client certificate, all made for this run, in DIR/tls (PEM; the broker's
+# keystore is its key followed by its chain, as Kafka's PEM keystore wants).
+make_certs() {
+	local t=$1/tls
+	command -v openssl >/dev/null 2>&1 || die "openssl is needed for up-single-secure"
+	mkdir -p "$t"
+	chmod 700 "$t"
+	(
+		cd "$t"
+		openssl req -x509 -newkey rsa:2048 -nodes -keyout ca-key.pem -out ca.pem -days 2 \
+			-subj "/CN=reelay test CA $(basename "$1")" \
+			-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign
+		issue() { # NAME CN EXTENSIONS
+			openssl req -newkey rsa:2048 -nodes -keyout "$1-key.pem" -out "$1.csr" -subj "/CN=$2"
+			openssl x509 -req -in "$1.csr" -CA ca.pem -CAkey ca-key.pem -days 2 \
+				-set_serial "0x$(openssl rand -hex 8)" -out "$1.pem" -extfile <(printf '%s\n' "$3")
+			rm -f "$1.csr"
+		}
+		issue broker 127.0.0.1 "subjectAltName=IP:127.0.0.1,DNS:localhost
+extendedKeyUsage=serverAuth,clientAuth"
+		issue client "$SASL_USER" "extendedKeyUsage=clientAuth"
+		cat broker-key.pem broker.pem ca.pem >broker-keystore.pem
+	) >"$1/openssl.log" 2>&1 || {
+		cat "$1/openssl.log" >&2
+		die "openssl could not make the test certificates"
+	}
+	chmod 600 "$t"/*.pem
+}
+
+# secure_props DIR BROKER_PORT CONTROLLER_PORT: the listener lines of a
+# SASL_SSL node (clients and inter-broker on SASL_SSL, controller PLAINTEXT).
+secure_props() {
+	local dir=$1 bport=$2 cport=$3 pw t=$1/tls
+	pw=$(state_get "$dir" SASL_PASSWORD)
+	echo "listeners=SASL_SSL://127.0.0.1:$bport,CONTROLLER://127.0.0.1:$cport"
+	echo "advertised.listeners=SASL_SSL://127.0.0.1:$bport,CONTROLLER://127.0.0.1:$cport"
+	echo "listener.security.protocol.map=SASL_SSL:SASL_SSL,CONTROLLER:PLAINTEXT"
+	echo "inter.broker.listener.name=SASL_SSL"
+	echo "sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512"
+	echo "sasl.mechanism.inter.broker.protocol=PLAIN"
+	echo "listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username=\"broker\" password=\"$pw\" user_broker=\"$pw\" user_$SASL_USER=\"$pw\";"
+	echo "listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;"
+	echo "listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;"
+	echo "ssl.keystore.type=PEM"
+	echo "ssl.keystore.location=$t/broker-keystore.pem"
+	echo "ssl.truststore.type=PEM"
+	echo "ssl.truststore.location=$t/ca.pem"
+	# On a SASL_SSL listener only the listener-prefixed setting counts (KIP-684).
+	echo "listener.name.sasl_ssl.ssl.client.auth=required"
+	echo "ssl.endpoint.identification.algorithm=https"
+}
+
+# secure_env DIR: what clients need, as KEY=VALUE lines.
+secure_env() {
+	local dir=$1
+	printf 'BROKERS=%s\n' "$(cat "$dir/bootstrap")"
+	printf 'CA_FILE=%s\n' "$dir/tls/ca.pem"
+	printf 'CERT_FILE=%s\n' "$dir/tls/client.pem"
+	printf 'KEY_FILE=%s\n' "$dir/tls/client-key.pem"
+	printf 'USER=%s\n' "$SASL_USER"
+	printf 'PASSWORD=%s\n' "$(state_get "$dir" SASL_PASSWORD)"
 }
 
 # ---- process control ------------------------------------------------------
@@ -308,7 +411,7 @@ cmd_up() {
 			log "Kafka ($mode) already running in $dir"
 			mapfile -t all < <(seq 1 "$nodes")
 			wait_nodes_up "$dir" "${all[@]}" || die "Kafka in $dir is not healthy; see logs above"
-			cat "$dir/bootstrap"
+			if [ "$mode" = secure ]; then cat "$dir/secure.env"; else cat "$dir/bootstrap"; fi
 			return
 		fi
 		rm -rf "$dir"
@@ -322,6 +425,8 @@ cmd_up() {
 	cid=$(random_cluster_id)
 	local -a ports
 	mapfile -t ports < <(pick_free_ports $((2 * nodes)))
+	touch "$dir/cluster.env"
+	chmod 600 "$dir/cluster.env"
 	{
 		echo "MODE=$mode"
 		echo "NODES=$nodes"
@@ -331,7 +436,9 @@ cmd_up() {
 			echo "BROKER_PORT_$n=${ports[$((2 * n - 2))]}"
 			echo "CONTROLLER_PORT_$n=${ports[$((2 * n - 1))]}"
 		done
+		[ "$mode" != secure ] || echo "SASL_PASSWORD=$(random_password)"
 	} >"$dir/cluster.env"
+	[ "$mode" != secure ] || make_certs "$dir"
 	for n in $(seq 1 "$nodes"); do
 		bootstrap="${bootstrap:+$bootstrap,}127.0.0.1:$(state_get "$dir" "BROKER_PORT_$n")"
 	done
@@ -356,7 +463,12 @@ cmd_up() {
 	fi
 	printf '%s\n' "$bootstrap" >"$dir/bootstrap"
 	log "Kafka up in $(($(now_s) - T0))s"
-	printf '%s\n' "$bootstrap"
+	if [ "$mode" = secure ]; then
+		(umask 077 && secure_env "$dir" >"$dir/secure.env")
+		cat "$dir/secure.env"
+	else
+		printf '%s\n' "$bootstrap"
+	fi
 }
 
 # end_node DIR N SIG: SIGTERM waits up to STOP_TIMEOUT before kill -9; SIGKILL at once.
@@ -455,6 +567,7 @@ cmd=${1:-}
 case "$cmd" in
 up-single) cmd_up single "${1:-$DEFAULT_SINGLE_DIR}" ;;
 up-cluster) cmd_up cluster "${1:-$DEFAULT_CLUSTER_DIR}" ;;
+up-single-secure) cmd_up secure "${1:-$DEFAULT_SECURE_DIR}" ;;
 stop-node | kill-node | start-node)
 	[ $# -eq 2 ] || die "usage: $0 $cmd DIR N"
 	"cmd_${cmd//-/_}" "$(abs_path "$1")" "$2"
@@ -467,6 +580,7 @@ down)
 	else
 		cmd_down "$DEFAULT_SINGLE_DIR"
 		cmd_down "$DEFAULT_CLUSTER_DIR"
+		cmd_down "$DEFAULT_SECURE_DIR"
 	fi
 	;;
 -h | --help | help)
