@@ -46,7 +46,9 @@ func newServer(p serverParams) *httpapi.Server {
 			"database": p.DB.Ping,
 			"handlers": func(context.Context) error { return p.Runner.Subscribed() },
 		},
-		Metrics: p.Metrics, Logger: p.Logger,
+		Stuck:       p.Runner.Stuck,
+		ReadTimeout: p.Config.HTTPReadTimeout,
+		Metrics:     p.Metrics, Logger: p.Logger,
 	})
 	p.Lifecycle.Append(fx.Hook{
 		OnStart: func(context.Context) error {

@@ -34,10 +34,11 @@ type runnerParams struct {
 
 func newRunner(p runnerParams) (*router.Runner, error) {
 	r, err := router.NewRunner(p.Publisher, p.Subscribers, p.Admin, p.Inbox, p.Metrics, p.Logger, router.Settings{
-		RetryMax:     p.Config.RetryMax,
-		RetryInitial: p.Config.RetryInitial,
-		Grace:        p.Config.ShutdownTimeout,
-		ScanInterval: p.Config.TopicScanInterval,
+		RetryMax:         p.Config.RetryMax,
+		RetryInitial:     p.Config.RetryInitial,
+		Grace:            p.Config.ShutdownTimeout,
+		ScanInterval:     p.Config.TopicScanInterval,
+		MaxPatternTopics: p.Config.MaxPatternTopics,
 	})
 	if err != nil {
 		return nil, err

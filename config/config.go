@@ -33,6 +33,8 @@ const (
 	EnvRetryInitial      = "REELAY_RETRY_INITIAL_INTERVAL"
 	EnvTopicScanInterval = "REELAY_TOPIC_SCAN_INTERVAL"
 	EnvLogLevel          = "REELAY_LOG_LEVEL"
+	EnvMaxPatternTopics  = "REELAY_MAX_PATTERN_TOPICS"
+	EnvHTTPReadTimeout   = "REELAY_HTTP_READ_TIMEOUT"
 	EnvIdempotencyTTL    = "REELAY_IDEMPOTENCY_TTL"
 )
 
@@ -43,6 +45,9 @@ const GroupsNone = "none"
 type Config struct {
 	// HTTPAddr is the listen address of the HTTP API.
 	HTTPAddr string
+	// HTTPReadTimeout bounds reading one request, body included: a body
+	// slower than that is answered 408.
+	HTTPReadTimeout time.Duration
 	// KafkaBrokers are the bootstrap brokers; empty starts the embedded broker.
 	KafkaBrokers []string
 	// KafkaSecurity is TLS and SASL for every Kafka client (REELAY_KAFKA_TLS_*,
@@ -67,7 +72,10 @@ type Config struct {
 	RetryInitial time.Duration
 	// TopicScanInterval is how often new topics are looked for (pattern subscriptions).
 	TopicScanInterval time.Duration
-	LogLevel          string
+	// MaxPatternTopics caps how many topics one pattern subscription
+	// (notification-*) follows; each costs a handler and a consumer client.
+	MaxPatternTopics int
+	LogLevel         string
 	// IdempotencyTTL is how long an Idempotency-Key and its answer are
 	// remembered; expired keys are purged.
 	IdempotencyTTL time.Duration
@@ -116,9 +124,11 @@ func Load(getenv func(string) string) (Config, error) {
 	c.TopicPartitions = int32(p.int(EnvTopicPartitions, "6", 1, 10000))
 	c.TopicReplication = int16(p.int(EnvTopicReplication, "1", 1, 32))
 	c.RetryMax = p.int(EnvRetryMax, "5", 0, 100)
+	c.MaxPatternTopics = p.int(EnvMaxPatternTopics, "64", 1, 1000)
 	c.ShutdownTimeout = p.duration(EnvShutdownTimeout, "30s")
 	c.RetryInitial = p.duration(EnvRetryInitial, "100ms")
 	c.TopicScanInterval = p.duration(EnvTopicScanInterval, "2s")
+	c.HTTPReadTimeout = p.duration(EnvHTTPReadTimeout, "30s")
 	c.IdempotencyTTL = p.duration(EnvIdempotencyTTL, "24h")
 	if err != nil {
 		return Config{}, err
@@ -142,12 +152,17 @@ func (c Config) Validate() error {
 		return err
 	}
 	if strings.Contains(c.DatabaseURL, "://") && !c.Postgres() {
-		return invalid(EnvDatabaseURL, c.DatabaseURL, "a SQLite file path or a postgres:// URL")
+		return invalid(EnvDatabaseURL, RedactURL(c.DatabaseURL), "a SQLite file path or a postgres:// URL")
+	}
+	if c.Postgres() {
+		if u, err := url.Parse(c.DatabaseURL); err != nil || u.Host == "" {
+			return invalid(EnvDatabaseURL, RedactURL(c.DatabaseURL), "a postgres://user:password@host:port/database URL")
+		}
 	}
 	if c.NotifyWebhookURL != "" {
 		u, err := url.Parse(c.NotifyWebhookURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return invalid(EnvNotifyWebhookURL, c.NotifyWebhookURL, "an http:// or https:// URL")
+			return invalid(EnvNotifyWebhookURL, RedactURL(c.NotifyWebhookURL), "an http:// or https:// URL")
 		}
 	}
 	for _, g := range c.ConsumerGroups {

@@ -16,15 +16,10 @@ type MovieCreated struct {
 	Genres  []string `json:"genres,omitempty"`
 }
 
-// Validate reports a missing required field.
+// Validate applies the bounds of rules.go.
 func (e MovieCreated) Validate() error {
-	if e.MovieID == "" {
-		return Malformed("movieId is required")
-	}
-	if e.Title == "" {
-		return Malformed("title is required")
-	}
-	return nil
+	return firstError(CheckID("movieId", e.MovieID, true), CheckText("title", e.Title, 1, MaxTitleLength, false),
+		CheckYear(e.Year), CheckGenres(e.Genres))
 }
 
 // MovieUpdated is the data of movie.updated. Nil fields are left unchanged.
@@ -35,12 +30,16 @@ type MovieUpdated struct {
 	Genres  *[]string `json:"genres,omitempty"`
 }
 
-// Validate reports a missing required field.
+// Validate applies the bounds of rules.go to the fields that are set.
 func (e MovieUpdated) Validate() error {
-	if e.MovieID == "" {
-		return Malformed("movieId is required")
+	errs := []error{CheckID("movieId", e.MovieID, true), CheckYear(e.Year)}
+	if e.Title != nil {
+		errs = append(errs, CheckText("title", *e.Title, 1, MaxTitleLength, false))
 	}
-	return nil
+	if e.Genres != nil {
+		errs = append(errs, CheckGenres(*e.Genres))
+	}
+	return firstError(errs...)
 }
 
 // MovieDeleted is the data of movie.deleted.
@@ -48,17 +47,8 @@ type MovieDeleted struct {
 	MovieID string `json:"movieId"`
 }
 
-// Validate reports a missing required field.
-func (e MovieDeleted) Validate() error {
-	if e.MovieID == "" {
-		return Malformed("movieId is required")
-	}
-	return nil
-}
-
-// MaxWatchedSeconds bounds one view's watchedSeconds (a day), so that sums
-// stay far from overflow.
-const MaxWatchedSeconds = 86400
+// Validate applies the bounds of rules.go.
+func (e MovieDeleted) Validate() error { return CheckID("movieId", e.MovieID, true) }
 
 // MovieViewed is the data of movie.viewed.
 type MovieViewed struct {
@@ -67,15 +57,7 @@ type MovieViewed struct {
 	WatchedSeconds *int64 `json:"watchedSeconds,omitempty"`
 }
 
-// Validate reports a missing required field or a negative duration.
+// Validate applies the bounds of rules.go.
 func (e MovieViewed) Validate() error {
-	switch {
-	case e.MovieID == "":
-		return Malformed("movieId is required")
-	case e.UserID == "":
-		return Malformed("userId is required")
-	case e.WatchedSeconds != nil && (*e.WatchedSeconds < 0 || *e.WatchedSeconds > MaxWatchedSeconds):
-		return Malformed("watchedSeconds must be 0 to %d", MaxWatchedSeconds)
-	}
-	return nil
+	return firstError(CheckID("movieId", e.MovieID, true), CheckID("userId", e.UserID, true), CheckWatchedSeconds(e.WatchedSeconds))
 }

@@ -12,15 +12,9 @@ type NotificationRequested struct {
 	Body           string `json:"body"`
 }
 
-// Validate reports a missing required field.
+// Validate applies the bounds of rules.go.
 func (e NotificationRequested) Validate() error {
-	switch {
-	case e.UserID == "":
-		return Malformed("userId is required")
-	case e.Channel == "":
-		return Malformed("channel is required")
-	case e.Body == "":
-		return Malformed("body is required")
-	}
-	return nil
+	return firstError(CheckID("notificationId", e.NotificationID, false), CheckID("userId", e.UserID, true),
+		CheckChannel(e.Channel), CheckText("subject", e.Subject, 0, MaxSubjectLength, false),
+		CheckText("body", e.Body, 1, MaxBodyLength, true))
 }

@@ -1,6 +1,9 @@
 package events
 
-import "slices"
+import (
+	"slices"
+	"strings"
+)
 
 // TypeUserAction is the event type on TopicUserActions.
 const TypeUserAction = "user.action"
@@ -33,16 +36,31 @@ type UserAction struct {
 
 // Validate checks the action kind and the fields it needs: rate needs a
 // movieId and a rating of 1 to 5, like and unlike need a movieId.
+// A search needs a query of 1 to MaxQueryLength characters; only rate has a
+// rating.
 func (e UserAction) Validate() error {
+	if err := CheckID("userId", e.UserID, true); err != nil {
+		return err
+	}
+	if !slices.Contains(ActionTypes(), e.Type) {
+		return Invalid("type", "type must be one of %s", strings.Join(ActionTypes(), ", "))
+	}
+	needsMovie := e.Type == ActionRate || e.Type == ActionLike || e.Type == ActionUnlike
+	if e.MovieID == "" && needsMovie {
+		return Invalid("movieId", "movieId is required for %s", e.Type)
+	}
+	if err := CheckID("movieId", e.MovieID, false); err != nil {
+		return err
+	}
 	switch {
-	case e.UserID == "":
-		return Malformed("userId is required")
-	case !slices.Contains(ActionTypes(), e.Type):
-		return Malformed("type %q is not a known action", e.Type)
 	case e.Type == ActionRate && (e.Rating == nil || *e.Rating < 1 || *e.Rating > 5):
-		return Malformed("rating must be 1 to 5 for rate")
-	case (e.Type == ActionRate || e.Type == ActionLike || e.Type == ActionUnlike) && e.MovieID == "":
-		return Malformed("movieId is required for %s", e.Type)
+		return Invalid("rating", "rating must be 1 to 5 for rate")
+	case e.Type != ActionRate && e.Rating != nil:
+		return Invalid("rating", "rating is only for rate")
+	case e.Type == ActionSearch:
+		return CheckText("query", e.Query, 1, MaxQueryLength, false)
+	case e.Query != "":
+		return CheckText("query", e.Query, 0, MaxQueryLength, false)
 	}
 	return nil
 }

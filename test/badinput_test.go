@@ -23,7 +23,18 @@ func TestBadInputGetsJSON4xx(t *testing.T) {
 	}{
 		{"broken JSON", "POST", "/api/v1/movies", `{"title":`, nil, 400, "invalid_json", ""},
 		{"two JSON values", "POST", "/api/v1/movies", `{"title":"a"}{}`, nil, 400, "invalid_json", ""},
-		{"JSON array", "POST", "/api/v1/movies", `[1]`, nil, 400, "validation_failed", ""},
+		{"JSON array", "POST", "/api/v1/movies", `[1]`, nil, 400, "invalid_json", ""},
+		{"empty JSON array", "POST", "/api/v1/movies", `[]`, nil, 400, "invalid_json", ""},
+		{"JSON string", "POST", "/api/v1/movies/m1/views", `"u"`, nil, 400, "invalid_json", ""},
+		{"NUL in title", "POST", "/api/v1/movies", `{"title":"a\u0000b"}`, nil, 400, "validation_failed", "title"},
+		{"control character in title", "POST", "/api/v1/movies", `{"title":"a\u001bb"}`, nil, 400, "validation_failed", "title"},
+		{"year beyond every store", "POST", "/api/v1/movies", `{"title":"a","year":3000000000}`, nil, 400, "validation_failed", "year"},
+		{"year beyond int64", "POST", "/api/v1/movies", `{"title":"a","year":1e400}`, nil, 400, "validation_failed", "year"},
+		{"NUL in genre", "POST", "/api/v1/movies", `{"title":"a","genres":["x\u0000"]}`, nil, 400, "validation_failed", "genres"},
+		{"NUL in updated title", "PUT", "/api/v1/movies/m1", `{"title":"\u0000"}`, nil, 400, "validation_failed", "title"},
+		{"update year out of range", "PUT", "/api/v1/movies/m1", `{"year":3000000000}`, nil, 400, "validation_failed", "year"},
+		{"content type with a suffix", "POST", "/api/v1/movies", `{"title":"a"}`, map[string]string{"Content-Type": "application/jsonx-anything"}, 415, "unsupported_media_type", ""},
+		{"content type unparsable", "POST", "/api/v1/movies", `{"title":"a"}`, map[string]string{"Content-Type": "application/json;;"}, 415, "unsupported_media_type", ""},
 		{"empty body", "POST", "/api/v1/movies", ``, nil, 400, "invalid_json", ""},
 		{"missing title", "POST", "/api/v1/movies", `{"year":1999}`, nil, 400, "validation_failed", "title"},
 		{"empty title", "POST", "/api/v1/movies", `{"title":""}`, nil, 400, "validation_failed", "title"},
@@ -54,6 +65,11 @@ func TestBadInputGetsJSON4xx(t *testing.T) {
 		{"rate out of range", "POST", "/api/v1/users/u1/actions", `{"type":"rate","movieId":"m1","rating":6}`, nil, 400, "validation_failed", "rating"},
 		{"like without movie", "POST", "/api/v1/users/u1/actions", `{"type":"like"}`, nil, 400, "validation_failed", "movieId"},
 		{"search without query", "POST", "/api/v1/users/u1/actions", `{"type":"search"}`, nil, 400, "validation_failed", "query"},
+		{"NUL in search query", "POST", "/api/v1/users/u1/actions", `{"type":"search","query":"a\u0000"}`, nil, 400, "validation_failed", "query"},
+		{"rating on a like", "POST", "/api/v1/users/u1/actions", `{"type":"like","movieId":"m1","rating":3}`, nil, 400, "validation_failed", "rating"},
+		{"NUL in subject", "POST", "/api/v1/notifications", `{"userId":"u","channel":"email","subject":"\u0000","body":"b"}`, nil, 400, "validation_failed", "subject"},
+		{"control character in body", "POST", "/api/v1/notifications", `{"userId":"u","channel":"email","body":"\u0007"}`, nil, 400, "validation_failed", "body"},
+		{"notifications bad limit", "GET", "/api/v1/users/u1/notifications?limit=101", nil, nil, 400, "validation_failed", "limit"},
 		{"notification bad channel", "POST", "/api/v1/notifications", `{"userId":"u","channel":"pigeon","body":"b"}`, nil, 400, "validation_failed", "channel"},
 		{"notification without body", "POST", "/api/v1/notifications", `{"userId":"u","channel":"email"}`, nil, 400, "validation_failed", "body"},
 		{"notification without user", "POST", "/api/v1/notifications", `{"channel":"email","body":"b"}`, nil, 400, "validation_failed", "userId"},
@@ -81,6 +97,9 @@ func TestBadInputGetsJSON4xx(t *testing.T) {
 			e, _ := obj["error"].(map[string]any)
 			if e == nil || e["code"] != tc.code || e["message"] == "" {
 				t.Fatalf("error body %v, want code %s", out, tc.code)
+			}
+			if msg, _ := e["message"].(string); strings.Contains(msg, "httpapi") || strings.Contains(msg, "struct") || strings.Contains(msg, "127.0.0.1") {
+				t.Fatalf("message shows internals: %q", msg)
 			}
 			if tc.field != "" && e["field"] != tc.field {
 				t.Fatalf("field %v, want %s", e["field"], tc.field)

@@ -172,7 +172,7 @@ func TestSameEventTwiceCountsOnce(t *testing.T) {
 	data := map[string]any{"movieId": movieID, "userId": "u1", "watchedSeconds": 7}
 	in.produce(events.TopicMovieViews, movieID, mustJSON(data), binary(id, events.TypeMovieViewed))
 	structured := mustJSON(map[string]any{"specversion": "1.0", "id": id, "type": events.TypeMovieViewed,
-		"source": "kcat", "datacontenttype": "application/json", "data": data})
+		"source": "test", "datacontenttype": "application/json", "data": data})
 	in.produce(events.TopicMovieViews, movieID, structured, map[string]string{events.HeaderContentType: events.ContentTypeCloudEvent})
 
 	key := map[string]string{"Idempotency-Key": uid("key")}
@@ -195,8 +195,10 @@ func TestSameEventTwiceCountsOnce(t *testing.T) {
 	if dead := in.readTopic(events.DeadLetterTopic(events.GroupMovie), movieID); len(dead) != 0 {
 		t.Fatalf("duplicate was dead-lettered: %v", headerMap(dead[0]))
 	}
-	if n := metricValue(t, in, `reelay_events_total{group="movie-group",handler="movie:movie-views",outcome="duplicate"}`); n < 2 {
-		t.Fatalf("duplicates counted: %v, want >= 2", n)
+	// The record sent twice is a duplicate for the inbox; the POST retried
+	// with its key is answered from the idempotency store and not published again.
+	if n := metricValue(t, in, `reelay_events_total{group="movie-group",handler="movie:movie-views",outcome="duplicate"}`); n != 1 {
+		t.Fatalf("duplicates counted: %v, want 1", n)
 	}
 }
 
@@ -211,7 +213,7 @@ func TestUnknownTypeIsAcknowledged(t *testing.T) {
 	}
 	in.mustAccept(http.MethodPost, "/api/v1/movies", map[string]any{"id": movieID, "title": "Later"})
 	in.waitFor("/api/v1/movies/"+movieID, fields(map[string]any{"title": "Later"}))
-	if n := metricValue(t, in, `reelay_unknown_event_types_total{group="movie-group",type="movie.rated"}`); n != 2 {
+	if n := metricValue(t, in, `reelay_unknown_event_types_total{group="movie-group"}`); n != 2 {
 		t.Fatalf("unknown types counted %v, want 2", n)
 	}
 	if dead := in.readTopic(events.DeadLetterTopic(events.GroupMovie), movieID); len(dead) != 0 {

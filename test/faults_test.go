@@ -203,6 +203,11 @@ func (l *load) deliver(f *fleet, client *http.Client, movie int, key string) boo
 				l.bad.CompareAndSwap(nil, "503 without Retry-After")
 			}
 			time.Sleep(100 * time.Millisecond)
+		case http.StatusConflict:
+			// The key's first attempt is still in flight, or its instance was
+			// killed and the claim's lease has not run out yet.
+			l.refused.Add(1)
+			time.Sleep(200 * time.Millisecond)
 		default:
 			l.bad.CompareAndSwap(nil, fmt.Sprintf("status %d", resp.StatusCode))
 			return false
@@ -398,10 +403,18 @@ func TestFaultIdempotentRetryAfterTimeout(t *testing.T) {
 			retried++
 		}
 		for range 2 { // the retry, and a second one for good measure
-			code, body := m.in.do(http.MethodPost, "/api/v1/movies/"+movie+"/views", map[string]any{"userId": "u"}, map[string]string{"Idempotency-Key": key})
-			if code != http.StatusAccepted {
+			// While the first attempt is still in flight the key answers 409: retry.
+			eventually(t, wait, func() error {
+				code, body := m.in.do(http.MethodPost, "/api/v1/movies/"+movie+"/views", map[string]any{"userId": "u"}, map[string]string{"Idempotency-Key": key})
+				switch code {
+				case http.StatusAccepted:
+					return nil
+				case http.StatusConflict:
+					return fmt.Errorf("%d %v", code, body)
+				}
 				t.Fatalf("%d %v", code, body)
-			}
+				return nil
+			})
 		}
 	}
 	for _, movie := range movies {

@@ -248,7 +248,7 @@ func saramaConfig() *sarama.Config {
 	c.Version = sarama.V3_6_0_0
 	c.Producer.RequiredAcks = sarama.WaitForAll
 	c.Producer.Return.Successes = true
-	c.Producer.Partitioner = sarama.NewHashPartitioner
+	c.Producer.Partitioner = sarama.NewMurmur2Partitioner // as Reelay's producer, Java's and kafkajs's
 	return c
 }
 

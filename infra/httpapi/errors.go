@@ -6,11 +6,16 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"mime"
+	"net"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/reelay/reelay/events"
 )
 
 // apiError is the JSON body of every error answer.
@@ -50,10 +55,17 @@ func errorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 	}
 }
 
+// toAPIError maps every error to its answer, once: the API's own errors as
+// they are, invalid event data (events.FieldError) as 400 naming the field,
+// Echo's HTTP errors by status, anything else as a 500 without detail.
 func toAPIError(err error) *apiError {
 	var ae *apiError
 	if errors.As(err, &ae) {
 		return ae
+	}
+	var fe *events.FieldError
+	if errors.As(err, &fe) {
+		return &apiError{Status: http.StatusBadRequest, Code: "validation_failed", Field: fe.Field, Message: fe.Message}
 	}
 	var he *echo.HTTPError
 	if errors.As(err, &he) {
@@ -77,12 +89,11 @@ func toAPIError(err error) *apiError {
 }
 
 // decodeJSON reads the request body into v: JSON content type, one JSON
-// value, no unknown fields, types as declared.
+// object, no unknown fields, types as declared.
 func decodeJSON(c echo.Context, v any) error {
-	ct := c.Request().Header.Get(echo.HeaderContentType)
-	if !strings.HasPrefix(strings.ToLower(ct), echo.MIMEApplicationJSON) {
+	if !isJSON(c.Request().Header.Get(echo.HeaderContentType)) {
 		return &apiError{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type",
-			Message: "Content-Type must be application/json"}
+			Message: "Content-Type must be application/json or a +json type"}
 	}
 	dec := json.NewDecoder(c.Request().Body)
 	dec.DisallowUnknownFields()
@@ -95,23 +106,56 @@ func decodeJSON(c echo.Context, v any) error {
 	return nil
 }
 
+// isJSON reports whether a Content-Type is application/json or a +json type,
+// with any parameters.
+func isJSON(contentType string) bool {
+	mt, _, err := mime.ParseMediaType(contentType)
+	return err == nil && (mt == echo.MIMEApplicationJSON || strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json"))
+}
+
+// jsonError maps a decoding error to an answer that names the field at
+// fault and never shows internals (types, addresses).
 func jsonError(err error) error {
 	var (
 		typeErr *json.UnmarshalTypeError
 		syntax  *json.SyntaxError
 		tooBig  *http.MaxBytesError
+		netErr  net.Error
 	)
 	switch {
 	case errors.As(err, &tooBig):
 		return echo.ErrStatusRequestEntityTooLarge
+	case errors.As(err, &netErr) && netErr.Timeout():
+		return &apiError{Status: http.StatusRequestTimeout, Code: "request_timeout", Message: "the request body did not arrive in time"}
+	case errors.As(err, &typeErr) && typeErr.Field == "":
+		return &apiError{Status: http.StatusBadRequest, Code: "invalid_json", Message: "body must be a JSON object"}
 	case errors.As(err, &typeErr):
-		return invalid(typeErr.Field, "%s must be %s", typeErr.Field, typeErr.Type.String())
+		return invalid(typeErr.Field, "%s must be %s", typeErr.Field, jsonType(typeErr.Type.Kind()))
 	case errors.As(err, &syntax), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
 		return &apiError{Status: http.StatusBadRequest, Code: "invalid_json", Message: "body is not valid JSON"}
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
 		return invalid(field, "unknown field %q", field)
 	default:
-		return &apiError{Status: http.StatusBadRequest, Code: "invalid_json", Message: err.Error()}
+		return &apiError{Status: http.StatusBadRequest, Code: "invalid_json", Message: "the request body could not be read as JSON"}
+	}
+}
+
+// jsonType names a Go kind the way a JSON client knows it.
+func jsonType(k reflect.Kind) string {
+	switch k {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "a boolean"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "an integer in range"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	default:
+		return "an object"
 	}
 }

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"net/http"
 	"strconv"
 	"time"
 
@@ -9,9 +10,11 @@ import (
 	"github.com/reelay/reelay/infra/telemetry"
 )
 
-// metricsMiddleware counts and times requests by route pattern, not raw path,
-// so ids do not explode the label set.
-func metricsMiddleware(m *telemetry.Metrics) echo.MiddlewareFunc {
+// metricsMiddleware counts and times requests by method and route template.
+// Both labels come from bounded sets whatever the request says: a method
+// outside the standard ones is "other", a path no route matched is
+// "unmatched", so no client can grow the series.
+func metricsMiddleware(m *telemetry.Metrics, routes map[string]bool) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			start := time.Now()
@@ -21,12 +24,23 @@ func metricsMiddleware(m *telemetry.Metrics) echo.MiddlewareFunc {
 				status = toAPIError(err).Status
 			}
 			route := c.Path()
-			if route == "" {
+			if !routes[route] {
 				route = "unmatched"
 			}
-			m.HTTPRequests.WithLabelValues(c.Request().Method, route, strconv.Itoa(status)).Inc()
-			m.HTTPSeconds.WithLabelValues(c.Request().Method, route).Observe(time.Since(start).Seconds())
+			method := methodLabel(c.Request().Method)
+			m.HTTPRequests.WithLabelValues(method, route, strconv.Itoa(status)).Inc()
+			m.HTTPSeconds.WithLabelValues(method, route).Observe(time.Since(start).Seconds())
 			return err
 		}
 	}
+}
+
+// methodLabel is the method when it is a standard one, else "other".
+func methodLabel(method string) string {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return method
+	}
+	return "other"
 }

@@ -52,8 +52,7 @@ func (s *Server) createMovie(c echo.Context) error {
 	if req.Title == nil {
 		return invalid("title", "title is required")
 	}
-	if err := firstError(checkText("title", *req.Title, 1, 200), checkID("id", req.ID, false),
-		checkYear(req.Year), checkGenres(req.Genres)); err != nil {
+	if err := events.CheckID("id", req.ID, false); err != nil {
 		return err
 	}
 	if req.ID == "" {
@@ -64,6 +63,9 @@ func (s *Server) createMovie(c echo.Context) error {
 		req.ID = id
 	}
 	data := events.MovieCreated{MovieID: req.ID, Title: *req.Title, Year: req.Year, Genres: req.Genres}
+	if err := data.Validate(); err != nil {
+		return err
+	}
 	eventID, err := s.publish(c, events.TopicMovieEvents, events.TypeMovieCreated, req.ID, data)
 	if err != nil {
 		return err
@@ -84,21 +86,11 @@ func (s *Server) updateMovie(c echo.Context) error {
 	if req.Title == nil && req.Year == nil && req.Genres == nil {
 		return invalid("", "give at least one of title, year, genres")
 	}
-	if req.Title != nil {
-		if err := checkText("title", *req.Title, 1, 200); err != nil {
-			return err
-		}
-	}
-	if req.Genres != nil {
-		if err := checkGenres(*req.Genres); err != nil {
-			return err
-		}
-	}
-	if err := checkYear(req.Year); err != nil {
+	data := events.MovieUpdated{MovieID: id, Title: req.Title, Year: req.Year, Genres: req.Genres}
+	if err := data.Validate(); err != nil {
 		return err
 	}
-	return s.accept(c, events.TopicMovieEvents, events.TypeMovieUpdated, id,
-		events.MovieUpdated{MovieID: id, Title: req.Title, Year: req.Year, Genres: req.Genres})
+	return s.accept(c, events.TopicMovieEvents, events.TypeMovieUpdated, id, data)
 }
 
 // deleteMovie: DELETE /movies/{id} → movie.deleted.
@@ -144,13 +136,4 @@ func (s *Server) listMovies(c echo.Context) error {
 		out[i] = toMovieResponse(m)
 	}
 	return c.JSON(http.StatusOK, out)
-}
-
-func firstError(errs ...error) error {
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
 }

@@ -14,7 +14,8 @@ import (
 
 // DeliveryQueries reads notification deliveries.
 type DeliveryQueries interface {
-	UserDeliveries(ctx context.Context, userID string) ([]notification.Delivery, error)
+	// UserDeliveries lists a user's latest deliveries, newest first, at most limit.
+	UserDeliveries(ctx context.Context, userID string, limit int) ([]notification.Delivery, error)
 }
 
 type notificationRequest struct {
@@ -42,30 +43,32 @@ func (s *Server) requestNotification(c echo.Context) error {
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	if err := checkID("userId", req.UserID, true); err != nil {
-		return err
-	}
 	if !slices.Contains([]string{events.ChannelEmail, events.ChannelPush, events.ChannelSMS}, req.Channel) {
 		return invalid("channel", "channel must be email, push or sms")
 	}
-	if err := firstError(checkText("subject", req.Subject, 0, 200), checkText("body", req.Body, 1, 10000)); err != nil {
+	data := events.NotificationRequested{UserID: req.UserID, Channel: req.Channel, Subject: req.Subject, Body: req.Body}
+	if err := data.Validate(); err != nil {
 		return err
 	}
 	id, err := derivedID(c, "notification")
 	if err != nil {
 		return err
 	}
-	data := events.NotificationRequested{NotificationID: id, UserID: req.UserID, Channel: req.Channel, Subject: req.Subject, Body: req.Body}
+	data.NotificationID = id
 	return s.accept(c, events.NotificationTopic(req.Channel), events.TypeNotificationRequested, req.UserID, data)
 }
 
-// userNotifications: GET /users/{id}/notifications.
+// userNotifications: GET /users/{id}/notifications?limit=N, newest first.
 func (s *Server) userNotifications(c echo.Context) error {
 	userID, err := pathID(c, "id")
 	if err != nil {
 		return err
 	}
-	ds, err := s.deliveries.UserDeliveries(c.Request().Context(), userID)
+	limit, err := limitParam(c)
+	if err != nil {
+		return err
+	}
+	ds, err := s.deliveries.UserDeliveries(c.Request().Context(), userID, limit)
 	if err != nil {
 		return err
 	}

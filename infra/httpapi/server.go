@@ -4,6 +4,7 @@
 package httpapi
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"log/slog"
@@ -15,6 +16,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/reelay/reelay/infra/router"
 	"github.com/reelay/reelay/infra/telemetry"
 )
 
@@ -34,25 +36,33 @@ type Deps struct {
 	// (DefaultIdempotencyTTL when zero).
 	Idempotency    IdempotencyStore
 	IdempotencyTTL time.Duration
+	// ReadTimeout bounds reading a request, body included (30 s when 0); a
+	// body that does not arrive within it is answered 408.
+	ReadTimeout time.Duration
 	// Ready are the readiness checks by name (broker, database, handlers).
-	Ready   map[string]Check
+	Ready map[string]Check
+	// Stuck lists partitions that can move on neither by applying nor by
+	// dead-lettering a record; /readyz shows them. Nil when no consumer runs.
+	Stuck   func() []router.StuckPartition
 	Metrics *telemetry.Metrics
 	Logger  *slog.Logger
 }
 
 // Server is the HTTP API.
 type Server struct {
-	echo       *echo.Echo
-	pub        Publisher
-	movies     MovieQueries
-	analytics  AnalyticsQueries
-	deliveries DeliveryQueries
-	ready      map[string]Check
-	metrics    *telemetry.Metrics
-	logger     *slog.Logger
-	srv        *http.Server
-	addr       string
-	done       chan error
+	echo        *echo.Echo
+	pub         Publisher
+	movies      MovieQueries
+	analytics   AnalyticsQueries
+	deliveries  DeliveryQueries
+	ready       map[string]Check
+	stuck       func() []router.StuckPartition
+	readTimeout time.Duration
+	metrics     *telemetry.Metrics
+	logger      *slog.Logger
+	srv         *http.Server
+	addr        string
+	done        chan error
 }
 
 // New builds the server and its routes.
@@ -60,11 +70,12 @@ func New(d Deps) *Server {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	s := &Server{echo: e, pub: d.Publisher, movies: d.Movies, analytics: d.Analytics, deliveries: d.Deliveries,
-		ready: d.Ready, metrics: d.Metrics, logger: d.Logger}
+		ready: d.Ready, stuck: d.Stuck, readTimeout: cmp.Or(d.ReadTimeout, 30*time.Second), metrics: d.Metrics, logger: d.Logger}
 	e.HTTPErrorHandler = errorHandler(d.Logger)
+	routes := map[string]bool{} // the route templates, filled once every route is added
 	e.Use(
 		correlationMiddleware,
-		metricsMiddleware(d.Metrics),
+		metricsMiddleware(d.Metrics, routes),
 		middleware.RecoverWithConfig(middleware.RecoverConfig{DisableErrorHandler: false}),
 		bodyLimit,
 	)
@@ -92,6 +103,9 @@ func New(d Deps) *Server {
 	api.GET("/analytics/users/:id", s.userStats)
 	api.GET("/analytics/top", s.topMovies)
 	api.POST("/notifications", s.requestNotification, idem)
+	for _, r := range e.Routes() {
+		routes[r.Path] = true
+	}
 	return s
 }
 
@@ -105,7 +119,7 @@ func (s *Server) Start(addr string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	s.srv = &http.Server{Handler: s.echo, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second}
+	s.srv = &http.Server{Handler: s.echo, ReadHeaderTimeout: min(10*time.Second, s.readTimeout), ReadTimeout: s.readTimeout, WriteTimeout: 60 * time.Second}
 	s.done = make(chan error, 1)
 	s.addr = ln.Addr().String()
 	go func() { s.done <- s.srv.Serve(ln) }()
@@ -128,6 +142,9 @@ func (s *Server) Stop(ctx context.Context) error {
 }
 
 // readyz answers 200 when every check passes, else 503 with the failures.
+// Stuck partitions are listed in the body without failing readiness: the
+// instance still serves requests, and taking it out of a load balancer would
+// not move the partition.
 func (s *Server) readyz(c echo.Context) error {
 	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
 	defer cancel()
@@ -137,10 +154,17 @@ func (s *Server) readyz(c echo.Context) error {
 			failing[name] = err.Error()
 		}
 	}
-	if len(failing) > 0 {
-		return c.JSON(http.StatusServiceUnavailable, map[string]any{"status": "unavailable", "failing": failing})
+	body := map[string]any{"status": "ready"}
+	if s.stuck != nil {
+		if stuck := s.stuck(); len(stuck) > 0 {
+			body["status"], body["stuck"] = "degraded", stuck
+		}
 	}
-	return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
+	if len(failing) > 0 {
+		body["status"], body["failing"] = "unavailable", failing
+		return c.JSON(http.StatusServiceUnavailable, body)
+	}
+	return c.JSON(http.StatusOK, body)
 }
 
 // bodyLimit answers 413 for a body over 64 KiB, declared or streamed.

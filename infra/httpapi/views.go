@@ -21,12 +21,9 @@ func (s *Server) viewMovie(c echo.Context) error {
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	if err := checkID("userId", req.UserID, true); err != nil {
+	data := events.MovieViewed{MovieID: id, UserID: req.UserID, WatchedSeconds: req.WatchedSeconds}
+	if err := data.Validate(); err != nil {
 		return err
 	}
-	if req.WatchedSeconds != nil && (*req.WatchedSeconds < 0 || *req.WatchedSeconds > events.MaxWatchedSeconds) {
-		return invalid("watchedSeconds", "watchedSeconds must be 0 to %d", events.MaxWatchedSeconds)
-	}
-	return s.accept(c, events.TopicMovieViews, events.TypeMovieViewed, id,
-		events.MovieViewed{MovieID: id, UserID: req.UserID, WatchedSeconds: req.WatchedSeconds})
+	return s.accept(c, events.TopicMovieViews, events.TypeMovieViewed, id, data)
 }

@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"time"
 
+	"github.com/reelay/reelay/config"
 	"github.com/reelay/reelay/handlers/notification"
 )
 
@@ -16,6 +19,8 @@ import (
 // in the Idempotency-Key header so the receiver can drop repeats. A 2xx is
 // delivered; a 5xx, 429 or transport error is retried with exponential
 // backoff and jitter up to Attempts times; any other status fails at once.
+// Its errors show the URL's scheme and host only, never its path or query,
+// where webhook tokens live.
 type Webhook struct {
 	URL      string
 	Client   *http.Client
@@ -62,12 +67,16 @@ func (w *Webhook) Notify(ctx context.Context, m notification.Message) (int, erro
 func (w *Webhook) post(ctx context.Context, id string, body []byte) (retryable bool, err error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.URL, bytes.NewReader(body))
 	if err != nil {
-		return false, err
+		return false, fmt.Errorf("webhook %s: invalid URL", config.RedactURL(w.URL))
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Idempotency-Key", id)
 	resp, err := w.Client.Do(req)
 	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			ue.URL = config.RedactURL(ue.URL) // the error is recorded and shown: no path or token in it
+		}
 		return ctx.Err() == nil, fmt.Errorf("webhook: %w", err)
 	}
 	_ = resp.Body.Close()

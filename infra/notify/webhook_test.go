@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -58,5 +59,20 @@ func TestWebhookGivesUp(t *testing.T) {
 				t.Fatalf("attempts=%d err=%v", attempts, err)
 			}
 		})
+	}
+}
+
+// TestWebhookErrorsHideTheURLsSecrets: a transport error names the host,
+// never the path or query that carry the webhook's token.
+func TestWebhookErrorsHideTheURLsSecrets(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	addr := srv.URL
+	srv.Close() // nothing listens: every attempt fails in transport
+	w := notify.NewWebhook(addr + "/hooks/T0-s3cret?token=s3cret")
+	w.Attempts, w.Backoff = 1, time.Millisecond
+	_, err := w.Notify(context.Background(), notification.Message{ID: "n1", UserID: "u", Channel: "email", Body: "b"})
+	if err == nil || strings.Contains(err.Error(), "s3cret") || !strings.Contains(err.Error(), strings.TrimPrefix(addr, "http://")) {
+		t.Fatalf("err = %v, want the host without path or query", err)
 	}
 }

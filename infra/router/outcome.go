@@ -10,8 +10,10 @@ import (
 )
 
 // outcome counts each event's final outcome and times it: applied,
-// duplicate (the inbox had it), redelivered (the router closed mid-way) or
-// dead_lettered.
+// duplicate (the inbox had it), dead_lettered (the dead-letter topic has
+// it), dead_letter_failed (it could not be dead-lettered and is redelivered)
+// or redelivered (the router closed mid-way). It runs outside deadLetter, so
+// it counts what happened, not what was attempted.
 func outcome(m *telemetry.Metrics, group, handler string) message.HandlerMiddleware {
 	return func(h message.HandlerFunc) message.HandlerFunc {
 		return func(msg *message.Message) ([]*message.Message, error) {
@@ -22,7 +24,11 @@ func outcome(m *telemetry.Metrics, group, handler string) message.HandlerMiddlew
 			switch {
 			case errors.Is(err, errShuttingDown):
 				result = "redelivered"
+			case errors.Is(err, errDeadLetterFailed):
+				result = "dead_letter_failed"
 			case err != nil:
+				result = "failed"
+			case isDeadLettered(msg.Context()):
 				result = "dead_lettered"
 			case isDuplicate(msg.Context()):
 				result = "duplicate"

@@ -27,6 +27,10 @@ type Settings struct {
 	Grace time.Duration
 	// ScanInterval is how often pattern subscriptions look for new topics.
 	ScanInterval time.Duration
+	// MaxPatternTopics caps the topics one pattern subscription follows:
+	// each costs a handler and a consumer client. Topics past the cap are
+	// logged, counted in reelay_pattern_topics_ignored and not consumed.
+	MaxPatternTopics int
 }
 
 // Subscribers returns the subscriber of a consumer group.
@@ -48,9 +52,15 @@ type Runner struct {
 	logger      *slog.Logger
 	settings    Settings
 
-	mu        sync.Mutex // guards handlers
+	stuck *stuckPartitions
+
+	mu        sync.Mutex // guards handlers, patternTopics and ignored
 	consumers []events.Consumer
 	handlers  map[string]*message.Handler // by handler name
+	// patternTopics counts the topics each pattern consumer follows, and
+	// ignored those it leaves out for the cap, by consumer name.
+	patternTopics map[string]int
+	ignored       map[string]int
 	// runMu serialises adding-and-running pattern handlers with Stop:
 	// Watermill's router panics when a handler is added while Close waits
 	// for the others, so none is added once stopping is set.
@@ -69,8 +79,14 @@ func NewRunner(publisher message.Publisher, subscribers Subscribers, topics Topi
 		return nil, err
 	}
 	return &Runner{router: r, publisher: publisher, subscribers: subscribers, topics: topics, inbox: inbox,
-		metrics: metrics, logger: logger, settings: s, handlers: map[string]*message.Handler{}}, nil
+		metrics: metrics, logger: logger, settings: s, handlers: map[string]*message.Handler{},
+		stuck:         newStuckPartitions(metrics.PartitionStuck, logger),
+		patternTopics: map[string]int{}, ignored: map[string]int{}}, nil
 }
+
+// Stuck lists the partitions whose record can be neither applied nor
+// dead-lettered, for /readyz; empty when every partition moves.
+func (r *Runner) Stuck() []StuckPartition { return r.stuck.list() }
 
 // Add registers a consumer. Call it before Start.
 func (r *Runner) Add(c events.Consumer) { r.consumers = append(r.consumers, c) }
@@ -87,17 +103,20 @@ func (r *Runner) Start(ctx context.Context) error {
 		return nil // this process runs no consumer group
 	}
 	for _, c := range r.consumers {
-		topics := c.Topics
+		for _, t := range c.Topics {
+			if err := r.addHandler(c, t); err != nil {
+				return err
+			}
+		}
 		if c.TopicPrefix != "" {
 			found, err := r.matching(c.TopicPrefix)
 			if err != nil {
 				return fmt.Errorf("%s: %w", c.Name, err)
 			}
-			topics = append(slices.Clone(topics), found...)
-		}
-		for _, t := range topics {
-			if err := r.addHandler(c, t); err != nil {
-				return err
+			for _, t := range r.capped(c, found) {
+				if err := r.addHandler(c, t); err != nil {
+					return err
+				}
 			}
 		}
 	}
@@ -180,14 +199,11 @@ func (r *Runner) addHandler(c events.Consumer, topic string) error {
 	}
 	d := &dispatcher{consumer: c, metrics: r.metrics, logger: r.logger}
 	h := r.router.AddConsumerHandler(name, topic, sub, d.handle)
-	dlq, err := deadLetter(r.publisher, events.DeadLetterTopic(c.Group))
-	if err != nil {
-		return err
-	}
+	dlq := &deadLetter{pub: r.publisher, topic: events.DeadLetterTopic(c.Group), stuck: r.stuck, group: c.Group, logger: r.logger}
 	h.AddMiddleware(
 		correlation(r.logger, name),
-		dlq,
 		outcome(r.metrics, c.Group, name),
+		dlq.middleware,
 		failureRecord(c.Group, name),
 		retry(r.settings.RetryMax, r.settings.RetryInitial, r.logger),
 		attemptRecord(time.Now),
@@ -195,7 +211,39 @@ func (r *Runner) addHandler(c events.Consumer, topic string) error {
 		inbox(r.inbox, c.Group, r.settings.Grace),
 	)
 	r.handlers[name] = h
+	if c.TopicPrefix != "" && !slices.Contains(c.Topics, topic) {
+		r.patternTopics[c.Name]++
+	}
 	return nil
+}
+
+// capped returns the topics of found that c may still follow under
+// Settings.MaxPatternTopics, and counts and logs the rest.
+func (r *Runner) capped(c events.Consumer, found []string) []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	room := r.settings.MaxPatternTopics - r.patternTopics[c.Name]
+	var add []string
+	ignored := 0
+	for _, t := range found {
+		if _, ok := r.handlers[HandlerName(c, t)]; ok {
+			continue
+		}
+		if len(add) < room {
+			add = append(add, t)
+		} else {
+			ignored++
+		}
+	}
+	if ignored != r.ignored[c.Name] {
+		r.ignored[c.Name] = ignored
+		r.metrics.PatternTopicsIgnored.WithLabelValues(c.Group).Set(float64(ignored))
+		if ignored > 0 {
+			r.logger.Warn("pattern subscription is at its cap; matching topics past it are not consumed (raise REELAY_MAX_PATTERN_TOPICS)",
+				"group", c.Group, "prefix", c.TopicPrefix, "cap", r.settings.MaxPatternTopics, "ignored", ignored)
+		}
+	}
+	return add
 }
 
 func (r *Runner) matching(prefix string) ([]string, error) {
@@ -236,13 +284,7 @@ func (r *Runner) addAndRun(ctx context.Context, c events.Consumer, topics []stri
 	if r.stopping {
 		return
 	}
-	for _, topic := range topics {
-		r.mu.Lock()
-		_, known := r.handlers[HandlerName(c, topic)]
-		r.mu.Unlock()
-		if known {
-			continue
-		}
+	for _, topic := range r.capped(c, topics) {
 		if err := r.addHandler(c, topic); err != nil {
 			r.logger.Error("subscribe new topic", "topic", topic, "err", err)
 			continue

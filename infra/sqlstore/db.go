@@ -44,8 +44,17 @@ type DB struct {
 }
 
 // Open connects to url (a SQLite file path or a postgres:// URL) and applies
-// the migrations.
+// the migrations. Its error shows a PostgreSQL URL's scheme and host only:
+// never its credentials, database or parameters.
 func Open(ctx context.Context, url string) (*DB, error) {
+	db, err := openAndMigrate(ctx, url)
+	if err != nil {
+		return nil, openError(url, err)
+	}
+	return db, nil
+}
+
+func openAndMigrate(ctx context.Context, url string) (*DB, error) {
 	db, err := open(url)
 	if err != nil {
 		return nil, err
@@ -63,7 +72,7 @@ func Open(ctx context.Context, url string) (*DB, error) {
 }
 
 func open(url string) (*DB, error) {
-	if strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://") {
+	if isPostgres(url) {
 		return openPostgres(url)
 	}
 	if err := os.MkdirAll(filepath.Dir(url), 0o755); err != nil {
@@ -170,6 +179,10 @@ func stripComments(s string) string {
 		}
 	}
 	return b.String()
+}
+
+func isPostgres(url string) bool {
+	return strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://")
 }
 
 func millis(t time.Time) int64 { return t.UnixMilli() }

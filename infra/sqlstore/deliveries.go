@@ -31,11 +31,11 @@ func (s *Deliveries) RecordDelivery(ctx context.Context, d notification.Delivery
 	return err
 }
 
-// UserDeliveries lists a user's deliveries, oldest request first.
-func (s *Deliveries) UserDeliveries(ctx context.Context, userID string) ([]notification.Delivery, error) {
+// UserDeliveries lists a user's latest deliveries, newest request first, at most limit.
+func (s *Deliveries) UserDeliveries(ctx context.Context, userID string, limit int) ([]notification.Delivery, error) {
 	rows, err := s.db.read.QueryContext(ctx, `
 		SELECT id, user_id, channel, subject, status, attempts, error, requested_at, first_attempt_at, last_attempt_at
-		FROM deliveries WHERE user_id = $1 ORDER BY requested_at, id`, userID)
+		FROM deliveries WHERE user_id = $1 ORDER BY requested_at DESC, id DESC LIMIT $2`, userID, limit)
 	if err != nil {
 		return nil, err
 	}

@@ -86,7 +86,8 @@ func (db *DB) tx(ctx context.Context) (writeTx, error) {
 // store writes fn makes through ctx commit in one transaction with the
 // inbox row. It returns applied=false, and no error, when the event was
 // applied before; fn is then not run, or its writes are rolled back.
-// When fn fails nothing is written and the error is returned.
+// When fn fails nothing is written and the error is returned; a database
+// error that no retry can fix is marked events.Permanent (see classify).
 func (db *DB) Apply(ctx context.Context, group, eventID string, fn func(ctx context.Context) error) (applied bool, err error) {
 	var seen int
 	if err := db.seen.QueryRowContext(ctx, group, eventID).Scan(&seen); err != nil {
@@ -119,7 +120,7 @@ func (db *DB) Apply(ctx context.Context, group, eventID string, fn func(ctx cont
 		if errors.Is(err, errDuplicate) {
 			return false, nil
 		}
-		return false, err
+		return false, classify(err)
 	}
 	if err := u.finish(true); err != nil {
 		return false, fmt.Errorf("commit: %w", err)

@@ -2,8 +2,13 @@ package sqlstore
 
 import (
 	"database/sql"
+	"errors"
+	"fmt"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // the pgx database/sql driver
+
+	"github.com/reelay/reelay/config"
 )
 
 // openPostgres opens one pool for reads and writes: PostgreSQL has no single-writer limit.
@@ -14,4 +19,24 @@ func openPostgres(url string) (*DB, error) {
 	}
 	db.SetMaxOpenConns(20)
 	return &DB{write: db, read: db, postgres: true}, nil
+}
+
+// openError says which database failed to open without its secrets: a
+// PostgreSQL URL shows as scheme and host, and pgx's own text, which quotes
+// the connection string or its user and database, is left out.
+func openError(url string, err error) error {
+	if !isPostgres(url) {
+		return fmt.Errorf("database %s: %w", url, err)
+	}
+	var (
+		parse   *pgconn.ParseConfigError
+		connect *pgconn.ConnectError
+	)
+	switch {
+	case errors.As(err, &parse):
+		err = errors.New("the URL cannot be parsed")
+	case errors.As(err, &connect):
+		err = errors.Unwrap(connect)
+	}
+	return fmt.Errorf("database %s: %w", config.RedactURL(url), err)
 }

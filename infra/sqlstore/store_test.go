@@ -202,7 +202,7 @@ func TestDeliveries(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		got, err := s.UserDeliveries(ctx, "u")
+		got, err := s.UserDeliveries(ctx, "u", 20)
 		if err != nil || len(got) != 1 || got[0].Status != notification.StatusDelivered || got[0].Attempts != 4 || got[0].Subject != "hi" {
 			t.Fatalf("deliveries: %+v %v", got, err)
 		}

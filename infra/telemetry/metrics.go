@@ -12,11 +12,20 @@ import (
 // Metrics are the process's Prometheus collectors, on their own registry.
 type Metrics struct {
 	Registry *prometheus.Registry
-	// Events counts consumed events by group, handler and outcome:
-	// applied, duplicate, unknown_type, dead_lettered, failed (nacked for redelivery).
+	// Events counts consumed events by group, handler and outcome: applied,
+	// duplicate, dead_lettered (the dead-letter topic has it), redelivered
+	// (the router closed mid-way) and dead_letter_failed (the dead-letter
+	// publish failed: the record is redelivered and its partition waits).
 	Events *prometheus.CounterVec
-	// UnknownTypes counts acknowledged events whose ce_type no route handles.
+	// UnknownTypes counts acknowledged events whose ce_type no route handles,
+	// by group: the type itself comes from outside and is only logged.
 	UnknownTypes *prometheus.CounterVec
+	// PartitionStuck is 1 for a partition whose record can be neither
+	// applied nor dead-lettered (by group, topic, partition), else 0.
+	PartitionStuck *prometheus.GaugeVec
+	// PatternTopicsIgnored counts topics that match a pattern subscription
+	// but exceed its cap, by group.
+	PatternTopicsIgnored *prometheus.GaugeVec
 	// HandlerSeconds times each handler attempt.
 	HandlerSeconds *prometheus.HistogramVec
 	// Published counts published events by topic and outcome (ok, error).
@@ -37,7 +46,13 @@ func NewMetrics() *Metrics {
 		}, []string{"group", "handler", "outcome"}),
 		UnknownTypes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "reelay_unknown_event_types_total", Help: "Acknowledged events of a type no route handles.",
-		}, []string{"group", "type"}),
+		}, []string{"group"}),
+		PartitionStuck: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "reelay_partition_stuck", Help: "1 while a partition's record can be neither applied nor dead-lettered.",
+		}, []string{"group", "topic", "partition"}),
+		PatternTopicsIgnored: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "reelay_pattern_topics_ignored", Help: "Topics matching a pattern subscription beyond its cap, not consumed.",
+		}, []string{"group"}),
 		HandlerSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "reelay_handler_seconds", Help: "Duration of one handler attempt.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
 		}, []string{"handler"}),
@@ -51,7 +66,7 @@ func NewMetrics() *Metrics {
 			Name: "reelay_http_request_seconds", Help: "HTTP request duration.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
 		}, []string{"method", "route"}),
 	}
-	r.MustRegister(m.Events, m.UnknownTypes, m.HandlerSeconds, m.Published, m.HTTPRequests, m.HTTPSeconds,
+	r.MustRegister(m.Events, m.UnknownTypes, m.PartitionStuck, m.PatternTopicsIgnored, m.HandlerSeconds, m.Published, m.HTTPRequests, m.HTTPSeconds,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -1,0 +1,38 @@
+package kafka_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/IBM/sarama"
+
+	"github.com/reelay/reelay/events"
+	"github.com/reelay/reelay/infra/kafka"
+)
+
+// FuzzUnmarshal feeds arbitrary records to the Kafka unmarshaler: it never
+// fails (a malformed record must reach its dead-letter topic, not stop the
+// partition), never keeps a header only Reelay may write, and gives every
+// message a bounded, non-empty id.
+func FuzzUnmarshal(f *testing.F) {
+	f.Add("dlq_attempts", "9223372036854775807", "ce_id", strings.Repeat("i", 8000), []byte(`{}`))
+	f.Add("partition_key", "forged", "content-type", "application/cloudevents+json", []byte(`{"id":"1","source":"s"`))
+	f.Add("content-type", "APPLICATION/CLOUDEVENTS+JSON", "x", "y", []byte(`{"specversion":"1.0","id":"1","type":"t","source":"s","data_base64":"!!"}`))
+	f.Add("", "", "", "", []byte(nil))
+	f.Fuzz(func(t *testing.T, k1, v1, k2, v2 string, value []byte) {
+		rec := &sarama.ConsumerMessage{Topic: "movie-events", Partition: 3, Offset: 42, Value: value,
+			Headers: []*sarama.RecordHeader{{Key: []byte(k1), Value: []byte(v1)}, nil, {Key: []byte(k2), Value: []byte(v2)}}}
+		msg, err := kafka.Marshaler{}.Unmarshal(rec)
+		if err != nil {
+			t.Fatalf("Unmarshal failed: %v", err)
+		}
+		if msg.UUID == "" || len(msg.UUID) > 256 {
+			t.Fatalf("message id %q", msg.UUID)
+		}
+		for k := range msg.Metadata {
+			if k == kafka.MetadataKey || strings.HasPrefix(k, events.DLQHeaderPrefix) {
+				t.Fatalf("kept header %q from the record", k)
+			}
+		}
+	})
+}
