@@ -9,7 +9,7 @@ import (
 // and which function each event type reaches. The router gives it, for every
 // subscribed topic, at-least-once delivery in key order, retries, a
 // dead-letter topic, panic recovery, correlation ids and an inbox that
-// applies each event id once.
+// applies each event (CloudEvents source and id) once.
 type Consumer struct {
 	// Name identifies the handler in logs, metrics, the inbox and the
 	// dead-letter metadata. Keep it stable.
