@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 
 	"github.com/ThreeDotsLabs/watermill/message"
 	"go.uber.org/fx"
@@ -44,9 +45,9 @@ func security(cfg config.Config, logger *slog.Logger) (kafka.Security, error) {
 	if err != nil {
 		return kafka.Security{}, err
 	}
-	if s.SASLMechanism == kafka.MechanismPlain && tc == nil && !cfg.Embedded() {
+	if s.SASLMechanism == kafka.MechanismPlain && tc == nil && (!cfg.Embedded() || !onLoopback(cfg.EmbeddedKafkaAddr)) {
 		logger.Warn("SASL PLAIN without TLS sends the Kafka password in clear text",
-			"hint", "set "+config.EnvKafkaTLSEnabled+"=true if the brokers offer SASL_SSL")
+			"hint", "use SCRAM-SHA-512, or set "+config.EnvKafkaTLSEnabled+"=true if the brokers offer SASL_SSL")
 	}
 	return kafka.Security{
 		TLS:  tc,
@@ -127,4 +128,14 @@ func subscribers(lc fx.Lifecycle, b Brokers, sec kafka.Security, logger *slog.Lo
 		subs[group] = s
 		return s, nil
 	}
+}
+
+// onLoopback reports whether a host:port listens on loopback only.
+func onLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return host == "localhost" || ip != nil && ip.IsLoopback()
 }

@@ -73,7 +73,8 @@ type Config struct {
 	// TopicScanInterval is how often new topics are looked for (pattern subscriptions).
 	TopicScanInterval time.Duration
 	// MaxPatternTopics caps how many topics one pattern subscription
-	// (notification-*) follows; each costs a handler and a consumer client.
+	// (notification-*) follows besides those its consumer names (email,
+	// push, sms); each costs a handler and a consumer client.
 	MaxPatternTopics int
 	LogLevel         string
 	// IdempotencyTTL is how long an Idempotency-Key and its answer are

@@ -75,6 +75,7 @@ func TestBadInputGetsJSON4xx(t *testing.T) {
 		{"notification without user", "POST", "/api/v1/notifications", `{"channel":"email","body":"b"}`, nil, 400, "validation_failed", "userId"},
 		{"bad top metric", "GET", "/api/v1/analytics/top?metric=revenue", nil, nil, 400, "validation_failed", "metric"},
 		{"bad analytics id", "GET", "/api/v1/analytics/movies/a.b", nil, nil, 400, "validation_failed", "id"},
+		{"idempotency key not ASCII", "POST", "/api/v1/movies", `{"title":"a"}`, map[string]string{"Idempotency-Key": "k\xff\xfe"}, 400, "validation_failed", "Idempotency-Key"},
 		{"long idempotency key", "POST", "/api/v1/movies", `{"title":"a"}`, map[string]string{"Idempotency-Key": strings.Repeat("k", 256)}, 400, "validation_failed", "Idempotency-Key"},
 		{"unknown route", "GET", "/api/v1/nothing", nil, nil, 404, "not_found", ""},
 		{"wrong method", "PATCH", "/api/v1/movies/m1", `{}`, nil, 405, "method_not_allowed", ""},

@@ -72,12 +72,16 @@ type Handler struct {
 	now       func() time.Time
 }
 
-// New returns the notif-group consumer.
+// New returns the notif-group consumer. It names the topics of the HTTP
+// API's channels, so that they are always consumed, and follows every other
+// notification-* topic by pattern (up to the pattern cap).
 func New(store Store, notifiers Notifiers) events.Consumer {
 	h := Handler{store: store, notifiers: notifiers, now: time.Now}
 	return events.Consumer{
-		Name:        "notification",
-		Group:       events.GroupNotification,
+		Name:  "notification",
+		Group: events.GroupNotification,
+		Topics: []string{events.NotificationTopic(events.ChannelEmail), events.NotificationTopic(events.ChannelPush),
+			events.NotificationTopic(events.ChannelSMS)},
 		TopicPrefix: events.NotificationTopicPrefix,
 		Routes: []events.Route{
 			events.On(events.TypeNotificationRequested, h.requested),

@@ -77,6 +77,11 @@ func (m idempotency) middleware(next echo.HandlerFunc) echo.HandlerFunc {
 		if len(key) > maxIdemKeyLen {
 			return invalid(headerIdemKey, "Idempotency-Key must be at most %d characters", maxIdemKeyLen)
 		}
+		for i := 0; i < len(key); i++ {
+			if key[i] < 0x20 || key[i] > 0x7e { // the draft's sf-string: printable ASCII
+				return invalid(headerIdemKey, "Idempotency-Key must be printable ASCII")
+			}
+		}
 		fp, err := fingerprint(c.Request())
 		if err != nil {
 			return err

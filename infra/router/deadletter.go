@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/IBM/sarama"
 	wmkafka "github.com/ThreeDotsLabs/watermill-kafka/v3/pkg/kafka"
 	"github.com/ThreeDotsLabs/watermill/message"
 
@@ -40,8 +41,10 @@ const (
 	truncatedValueBytes  = 64 << 10
 	truncatedHeaderBytes = 8 << 10
 	truncatedKeyBytes    = 1 << 10
-	// recordOverhead is what a record costs besides key, value and headers.
+	// recordOverhead and headerOverhead are what a record and each header
+	// cost besides their bytes (Sarama counts at most 36 and 10).
 	recordOverhead = 128
+	headerOverhead = 16
 )
 
 type deadLetteredKey struct{}
@@ -128,9 +131,13 @@ func isDeadLettered(ctx context.Context) bool { v, _ := ctx.Value(deadLetteredKe
 // isTooLarge reports whether a publish failed because the record is too large,
 // by the client's check or the broker's.
 func isTooLarge(err error) bool {
+	var conf sarama.ConfigurationError
+	if errors.Is(err, sarama.ErrMessageSizeTooLarge) || errors.As(err, &conf) {
+		return true
+	}
 	s := err.Error()
-	return strings.Contains(s, "too large") || strings.Contains(s, "MESSAGE_TOO_LARGE") ||
-		strings.Contains(s, "larger than the maximum")
+	return strings.Contains(s, "too large") || strings.Contains(s, "MaxMessageBytes") ||
+		strings.Contains(s, "MESSAGE_TOO_LARGE") || strings.Contains(s, "larger than the maximum")
 }
 
 // deadLetterCopy is the record sent to the dead-letter topic: the original
@@ -139,7 +146,7 @@ func isTooLarge(err error) bool {
 func deadLetterCopy(msg *message.Message, maxBytes int) (*message.Message, bool) {
 	size := recordOverhead + len(msg.Payload)
 	for k, v := range msg.Metadata {
-		size += len(k) + len(v)
+		size += headerOverhead + len(k) + len(v)
 	}
 	if size > maxBytes {
 		return truncatedCopy(msg), true

@@ -27,9 +27,10 @@ type Settings struct {
 	Grace time.Duration
 	// ScanInterval is how often pattern subscriptions look for new topics.
 	ScanInterval time.Duration
-	// MaxPatternTopics caps the topics one pattern subscription follows:
-	// each costs a handler and a consumer client. Topics past the cap are
-	// logged, counted in reelay_pattern_topics_ignored and not consumed.
+	// MaxPatternTopics caps the topics one pattern subscription follows
+	// besides the consumer's named Topics, which are always followed: each
+	// costs a handler and a consumer client. Topics past the cap are logged,
+	// counted in reelay_pattern_topics_ignored and not consumed.
 	MaxPatternTopics int
 }
 

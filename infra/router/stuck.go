@@ -24,7 +24,13 @@ type StuckPartition struct {
 	Since     time.Time `json:"since"`
 	Failures  int       `json:"failures"`
 	Error     string    `json:"error"`
+	last      time.Time // the latest failure
 }
+
+// staleAfter drops a stuck partition nobody reported for this long: it was
+// revoked from this instance (its new owner reports it if it is still
+// stuck). It exceeds the longest backoff between two reports (30 s).
+const staleAfter = 2 * time.Minute
 
 type partitionKey struct {
 	group, topic string
@@ -33,7 +39,8 @@ type partitionKey struct {
 
 // stuckPartitions tracks stuck partitions for the metric, the log and
 // /readyz. A partition is stuck from its first failed dead-letter publish
-// until a record of it is acked.
+// until a record of it is acked, or until it has not been reported for
+// staleAfter.
 type stuckPartitions struct {
 	gauge  *prometheus.GaugeVec
 	logger *slog.Logger
@@ -67,10 +74,23 @@ func (s *stuckPartitions) report(ctx context.Context, group string, err error) i
 	}
 	p.Failures++
 	p.Error = cut(err.Error(), 512)
+	p.last = time.Now()
 	n := p.Failures
-	s.mu.Unlock()
 	s.gauge.WithLabelValues(group, topic, strconv.Itoa(int(partition))).Set(1)
+	s.pruneLocked()
+	s.mu.Unlock()
 	return n
+}
+
+// pruneLocked drops entries not reported for staleAfter; s.mu is held.
+func (s *stuckPartitions) pruneLocked() {
+	for k, p := range s.byKey {
+		if time.Since(p.last) > staleAfter {
+			delete(s.byKey, k)
+			s.count.Add(-1)
+			s.gauge.WithLabelValues(k.group, k.topic, strconv.Itoa(int(k.partition))).Set(0)
+		}
+	}
 }
 
 // clear marks the partition of the message in ctx as moving again.
@@ -88,10 +108,10 @@ func (s *stuckPartitions) clear(ctx context.Context, group string) {
 	if found {
 		delete(s.byKey, k)
 		s.count.Add(-1)
+		s.gauge.WithLabelValues(group, topic, strconv.Itoa(int(partition))).Set(0)
 	}
 	s.mu.Unlock()
 	if found {
-		s.gauge.WithLabelValues(group, topic, strconv.Itoa(int(partition))).Set(0)
 		s.logger.Info("partition moves again", "group", group, "topic", topic, "partition", partition,
 			"offset", offset, "stuck_since", p.Since, "failures", p.Failures)
 	}
@@ -100,6 +120,7 @@ func (s *stuckPartitions) clear(ctx context.Context, group string) {
 // list returns the stuck partitions, sorted.
 func (s *stuckPartitions) list() []StuckPartition {
 	s.mu.Lock()
+	s.pruneLocked()
 	out := make([]StuckPartition, 0, len(s.byKey))
 	for _, p := range s.byKey {
 		out = append(out, *p)
