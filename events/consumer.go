@@ -24,6 +24,13 @@ type Consumer struct {
 	// Routes maps event types to functions. An event type with no route is
 	// acknowledged and counted (forward compatibility).
 	Routes []Route
+	// SideEffects says a route acts outside the store before its first
+	// write (it calls a notifier, say). The inbox then looks an event up
+	// before the route runs, so that a redelivered event is not acted on
+	// again. Without it the look-up is skipped: a redelivered event's route
+	// runs and its writes are rolled back at the first one, when its inbox
+	// row conflicts.
+	SideEffects bool
 }
 
 // Route sends one event type to a function.

@@ -7,6 +7,10 @@ import (
 	"net/http/httptest"
 	"sync"
 	"testing"
+
+	"github.com/google/uuid"
+
+	"github.com/reelay/reelay/events"
 )
 
 // TestWebhookDeliveries configures the webhook notifier against a receiver
@@ -73,4 +77,51 @@ func (in *instance) waitForDelivery(user string, check func(d map[string]any) er
 		return check(d)
 	})
 	return d
+}
+
+// TestRedeliveredNotificationIsNotSentAgain: the same event arriving twice
+// reaches the webhook once — the notification consumer has side effects, so
+// its inbox is consulted before the notifier is called.
+func TestRedeliveredNotificationIsNotSentAgain(t *testing.T) {
+	parallel(t)
+	var mu sync.Mutex
+	received := map[string]int{}
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body struct{ ID string }
+		_ = json.NewDecoder(r.Body).Decode(&body)
+		mu.Lock()
+		received[body.ID]++
+		mu.Unlock()
+	}))
+	defer receiver.Close()
+	cfg := testConfig(t)
+	cfg.NotifyWebhookURL = receiver.URL
+	in := start(t, cfg)
+	user := uid("twice")
+	data := mustJSON(map[string]any{"notificationId": "n-twice", "userId": user, "channel": "email", "body": "hi"})
+	headers := binary(uuid.NewString(), events.TypeNotificationRequested)
+	topic := events.NotificationTopic(events.ChannelEmail)
+	in.produce(topic, user, data, headers)
+	in.waitForDelivery(user, func(d map[string]any) error {
+		if d["status"] != "delivered" {
+			return fmt.Errorf("delivery %v", d)
+		}
+		return nil
+	})
+	in.produce(topic, user, data, headers) // the same event again, behind it on the same partition
+	marker := mustJSON(map[string]any{"notificationId": "n-marker", "userId": user, "channel": "email", "body": "after"})
+	in.produce(topic, user, marker, binary(uuid.NewString(), events.TypeNotificationRequested))
+	eventually(t, wait, func() error {
+		mu.Lock()
+		defer mu.Unlock()
+		if received["n-marker"] != 1 {
+			return fmt.Errorf("receiver saw %v", received)
+		}
+		return nil
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	if received["n-twice"] != 1 {
+		t.Fatalf("the redelivered notification was sent %d times", received["n-twice"])
+	}
 }

@@ -83,6 +83,7 @@ func New(store Store, notifiers Notifiers) events.Consumer {
 		Topics: []string{events.NotificationTopic(events.ChannelEmail), events.NotificationTopic(events.ChannelPush),
 			events.NotificationTopic(events.ChannelSMS)},
 		TopicPrefix: events.NotificationTopicPrefix,
+		SideEffects: true, // the notifier is called before the delivery is recorded
 		Routes: []events.Route{
 			events.On(events.TypeNotificationRequested, h.requested),
 		},

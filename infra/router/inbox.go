@@ -11,6 +11,8 @@ import (
 // committing its writes with the inbox row. sqlstore.DB satisfies it.
 type Inbox interface {
 	Apply(ctx context.Context, group, eventID string, fn func(ctx context.Context) error) (applied bool, err error)
+	// Applied reports whether the event was applied for group.
+	Applied(ctx context.Context, group, eventID string) (bool, error)
 }
 
 type duplicateKey struct{}
@@ -19,12 +21,24 @@ type duplicateKey struct{}
 // event id). The handler's context is detached from the router's: Watermill
 // cancels message contexts as soon as the router closes (watermill #446), and
 // an event in flight must commit or roll back whole. It gets up to grace.
-func inbox(ib Inbox, group string, grace time.Duration) message.HandlerMiddleware {
+// With lookFirst (a consumer with side effects) an event already applied is
+// not handed to the handler at all.
+func inbox(ib Inbox, group string, grace time.Duration, lookFirst bool) message.HandlerMiddleware {
 	return func(h message.HandlerFunc) message.HandlerFunc {
 		return func(msg *message.Message) ([]*message.Message, error) {
 			routerCtx := msg.Context()
 			ctx, cancel := context.WithTimeout(context.WithoutCancel(routerCtx), grace)
 			defer cancel()
+			if lookFirst {
+				seen, err := ib.Applied(ctx, group, msg.UUID)
+				if err != nil {
+					return nil, err
+				}
+				if seen {
+					msg.SetContext(context.WithValue(routerCtx, duplicateKey{}, true))
+					return nil, nil
+				}
+			}
 			var out []*message.Message
 			applied, err := func() (bool, error) {
 				// Restored even if the handler panics: the outer middleware

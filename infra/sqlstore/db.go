@@ -90,6 +90,7 @@ func open(url string) (*DB, error) {
 		return nil, err
 	}
 	read.SetMaxOpenConns(4)
+	read.SetMaxIdleConns(4) // keep them: opening a SQLite connection costs more than a query
 	return &DB{write: write, read: read, group: &groupCommit{db: write, maxSize: 64}}, nil
 }
 

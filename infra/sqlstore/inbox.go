@@ -82,20 +82,25 @@ func (db *DB) tx(ctx context.Context) (writeTx, error) {
 	return writeTx{tx: tx, db: db, shared: u.turn != nil}, err
 }
 
-// Apply runs fn at most once to completion for each (group, eventID): the
-// store writes fn makes through ctx commit in one transaction with the
-// inbox row. It returns applied=false, and no error, when the event was
-// applied before; fn is then not run, or its writes are rolled back.
-// When fn fails nothing is written and the error is returned; a database
-// error that no retry can fix is marked events.Permanent (see classify).
-func (db *DB) Apply(ctx context.Context, group, eventID string, fn func(ctx context.Context) error) (applied bool, err error) {
+// Applied reports whether the event was applied for group: a look-up on
+// the read pool, for handlers that act outside the store before they write.
+func (db *DB) Applied(ctx context.Context, group, eventID string) (bool, error) {
 	var seen int
 	if err := db.seen.QueryRowContext(ctx, group, eventID).Scan(&seen); err != nil {
 		return false, fmt.Errorf("inbox: %w", err)
 	}
-	if seen > 0 {
-		return false, nil
-	}
+	return seen > 0, nil
+}
+
+// Apply runs fn at most once to completion for each (group, eventID): the
+// store writes fn makes through ctx commit in one transaction with the
+// inbox row. It returns applied=false, and no error, when the event was
+// applied before: its inbox row, inserted at fn's first write, conflicts,
+// and fn's writes are rolled back (fn has run up to that write; see Applied
+// for a look-up beforehand).
+// When fn fails nothing is written and the error is returned; a database
+// error that no retry can fix is marked events.Permanent (see classify).
+func (db *DB) Apply(ctx context.Context, group, eventID string, fn func(ctx context.Context) error) (applied bool, err error) {
 	u := &unit{db: db, group: group, eventID: eventID}
 	defer func() {
 		if r := recover(); r != nil {
