@@ -37,6 +37,14 @@ type Consumer struct {
 type Route struct {
 	Type   string
 	Handle func(ctx context.Context, e Envelope) error
+	// HandleBatch, when set (see OnBatch), applies several events of the
+	// type at once, each already accepted by Check; the batch commits in one
+	// transaction with an inbox row per event, and holds only events not
+	// applied before.
+	HandleBatch func(ctx context.Context, es []Envelope) error
+	// Check decodes and validates one event without applying it; set with
+	// HandleBatch, so that a bad event is refused alone, never in a batch.
+	Check func(e Envelope) error
 }
 
 // Validator is event data that can check itself.
@@ -59,6 +67,54 @@ func On[T Validator](eventType string, fn func(ctx context.Context, e Envelope, 
 	}}
 }
 
+// Item is one event of a batch: its envelope and its decoded data.
+type Item[T Validator] struct {
+	Envelope Envelope
+	Data     T
+}
+
+// OnBatch routes eventType to fn, which applies the events of the type that
+// are ready at the same time together — for a hot handler that can do in one
+// statement what per-event handlers do in many (the views of one movie
+// counted with one +n). The guarantees are those of On: each event is
+// decoded and validated first (a bad one is dead-lettered alone), applied
+// exactly once per group through its own inbox row, and events of one key
+// arrive in order. fn must keep that order where it matters, and must not
+// act outside the store (it may run again for events that were rolled back):
+// if a batch fails, each of its events is tried again in a batch of one, so
+// one failing event cannot hold back the others.
+func OnBatch[T Validator](eventType string, fn func(ctx context.Context, batch []Item[T]) error) Route {
+	decode := func(e Envelope) (T, error) {
+		var data T
+		if err := json.Unmarshal(e.Data, &data); err != nil {
+			return data, Malformed("%s data: %v", eventType, err)
+		}
+		return data, data.Validate()
+	}
+	return Route{
+		Type: eventType,
+		Handle: func(ctx context.Context, e Envelope) error {
+			data, err := decode(e)
+			if err != nil {
+				return err
+			}
+			return fn(ctx, []Item[T]{{Envelope: e, Data: data}})
+		},
+		Check: func(e Envelope) error { _, err := decode(e); return err },
+		HandleBatch: func(ctx context.Context, es []Envelope) error {
+			batch := make([]Item[T], len(es))
+			for i, e := range es {
+				data, err := decode(e)
+				if err != nil {
+					return err
+				}
+				batch[i] = Item[T]{Envelope: e, Data: data}
+			}
+			return fn(ctx, batch)
+		},
+	}
+}
+
 // Route returns the function for an event type, or false when none is routed.
 func (c Consumer) Route(eventType string) (func(context.Context, Envelope) error, bool) {
 	for _, r := range c.Routes {
@@ -67,4 +123,15 @@ func (c Consumer) Route(eventType string) (func(context.Context, Envelope) error
 		}
 	}
 	return nil, false
+}
+
+// BatchRoute returns the route of an event type when it applies batches
+// (OnBatch), or false.
+func (c Consumer) BatchRoute(eventType string) (Route, bool) {
+	for _, r := range c.Routes {
+		if r.Type == eventType && r.HandleBatch != nil {
+			return r, true
+		}
+	}
+	return Route{}, false
 }

@@ -93,7 +93,7 @@ func TestPoisonRecordIsDeadLetteredAndPartitionMovesOn(t *testing.T) {
 	})
 }
 
-// flakyMovies fails CountView for one movie a fixed number of times.
+// flakyMovies fails CountViews for one movie a fixed number of times.
 type flakyMovies struct {
 	movie.Store
 	movieID string
@@ -102,7 +102,7 @@ type flakyMovies struct {
 	calls   int
 }
 
-func (f *flakyMovies) CountView(ctx context.Context, movieID string, at time.Time) error {
+func (f *flakyMovies) CountViews(ctx context.Context, movieID string, n int64, at time.Time) error {
 	if movieID == f.movieID {
 		f.mu.Lock()
 		f.calls++
@@ -112,7 +112,7 @@ func (f *flakyMovies) CountView(ctx context.Context, movieID string, at time.Tim
 			return errors.New("database is briefly unavailable")
 		}
 	}
-	return f.Store.CountView(ctx, movieID, at)
+	return f.Store.CountViews(ctx, movieID, n, at)
 }
 
 // TestTransientFailureIsRetried makes the store fail the first attempts; the
@@ -128,7 +128,7 @@ func TestTransientFailureIsRetried(t *testing.T) {
 	calls := flaky.calls
 	flaky.mu.Unlock()
 	if calls != 3 {
-		t.Fatalf("CountView called %d times, want 3 (2 failures + 1 success)", calls)
+		t.Fatalf("CountViews called %d times, want 3 (2 failures + 1 success)", calls)
 	}
 	if dead := in.readTopic(events.DeadLetterTopic(events.GroupMovie), movieID); len(dead) != 0 {
 		t.Fatalf("retried event was dead-lettered: %v", headerMap(dead[0]))
@@ -267,14 +267,14 @@ func metricValue(t *testing.T, in *instance, series string) float64 {
 	return 0
 }
 
-// panickyMovies panics in CountView for one movie after its write began.
+// panickyMovies panics in CountViews for one movie after its write began.
 type panickyMovies struct {
 	movie.Store
 	movieID string
 }
 
-func (p panickyMovies) CountView(ctx context.Context, movieID string, at time.Time) error {
-	err := p.Store.CountView(ctx, movieID, at)
+func (p panickyMovies) CountViews(ctx context.Context, movieID string, n int64, at time.Time) error {
+	err := p.Store.CountViews(ctx, movieID, n, at)
 	if movieID == p.movieID {
 		panic("handler bug")
 	}

@@ -19,7 +19,8 @@ type Store interface {
 	CreateMovie(ctx context.Context, m events.MovieCreated, at time.Time) error
 	UpdateMovie(ctx context.Context, m events.MovieUpdated, at time.Time) error
 	DeleteMovie(ctx context.Context, movieID string, at time.Time) error
-	CountView(ctx context.Context, movieID string, at time.Time) error
+	// CountViews adds n views, the latest at at.
+	CountViews(ctx context.Context, movieID string, n int64, at time.Time) error
 }
 
 // Handler applies movie events to the Store.
@@ -36,7 +37,7 @@ func New(store Store) events.Consumer {
 			events.On(events.TypeMovieCreated, h.created),
 			events.On(events.TypeMovieUpdated, h.updated),
 			events.On(events.TypeMovieDeleted, h.deleted),
-			events.On(events.TypeMovieViewed, h.viewed),
+			events.OnBatch(events.TypeMovieViewed, h.viewed),
 		},
 	}
 }

@@ -29,17 +29,28 @@ type dispatcher struct {
 	unknown map[string]struct{} // logged unknown types, at most maxLoggedUnknownTypes
 }
 
-func (d *dispatcher) handle(msg *message.Message) error {
+// decode reads the message's envelope; an event without a time gets its
+// record's timestamp.
+func decode(msg *message.Message) (events.Envelope, error) {
 	ctx := msg.Context()
 	key, _ := wmkafka.MessageKeyFromCtx(ctx)
 	env, err := events.Decode(msg.Metadata, string(key), msg.Payload)
 	if err != nil {
-		return err
+		return env, err
 	}
 	if env.Time.IsZero() {
 		if ts, ok := wmkafka.MessageTimestampFromCtx(ctx); ok {
 			env.Time = ts.UTC()
 		}
+	}
+	return env, nil
+}
+
+func (d *dispatcher) handle(msg *message.Message) error {
+	ctx := msg.Context()
+	env, err := decode(msg)
+	if err != nil {
+		return err
 	}
 	route, ok := d.consumer.Route(env.Type)
 	if !ok {

@@ -13,6 +13,9 @@ type Inbox interface {
 	Apply(ctx context.Context, group, eventID string, fn func(ctx context.Context) error) (applied bool, err error)
 	// Applied reports whether the event was applied for group.
 	Applied(ctx context.Context, group, eventID string) (bool, error)
+	// ApplyBatch applies several events in one transaction, fn seeing the
+	// positions of those not applied before, and returns those positions.
+	ApplyBatch(ctx context.Context, group string, eventIDs []string, fn func(ctx context.Context, fresh []int) error) ([]int, error)
 }
 
 type duplicateKey struct{}

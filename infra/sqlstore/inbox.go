@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -23,25 +24,37 @@ type unit struct {
 	turn           *turn // SQLite: the event's turn in the shared transaction
 }
 
+// open begins the unit's transaction: its savepoint in the shared SQLite
+// transaction, or a transaction of its own on PostgreSQL.
+func (u *unit) open(ctx context.Context) error {
+	if u.db.group != nil {
+		t, err := u.db.group.join(ctx)
+		if err != nil {
+			return err
+		}
+		u.turn, u.tx = t, t.b.tx
+		return nil
+	}
+	tx, err := u.db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	u.tx = tx
+	return nil
+}
+
+// writer is the unit's transaction for statements.
+func (u *unit) writer() writeTx { return writeTx{tx: u.tx, db: u.db, shared: u.turn != nil} }
+
 // begin opens the transaction and claims the inbox row.
 func (u *unit) begin(ctx context.Context) (*sql.Tx, error) {
 	if u.tx != nil {
 		return u.tx, nil
 	}
-	if u.db.group != nil {
-		t, err := u.db.group.join(ctx)
-		if err != nil {
-			return nil, err
-		}
-		u.turn, u.tx = t, t.b.tx
-	} else {
-		tx, err := u.db.write.BeginTx(ctx, nil)
-		if err != nil {
-			return nil, fmt.Errorf("begin: %w", err)
-		}
-		u.tx = tx
+	if err := u.open(ctx); err != nil {
+		return nil, err
 	}
-	res, err := (writeTx{tx: u.tx, db: u.db, shared: u.turn != nil}).ExecContext(ctx,
+	res, err := u.writer().ExecContext(ctx,
 		`INSERT INTO inbox (consumer_group, event_id, processed_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
 		u.group, u.eventID, millis(time.Now()))
 	if err == nil {
@@ -131,4 +144,83 @@ func (db *DB) Apply(ctx context.Context, group, eventID string, fn func(ctx cont
 		return false, fmt.Errorf("commit: %w", err)
 	}
 	return true, nil
+}
+
+// ApplyBatch applies several events of group in one transaction: it inserts
+// their inbox rows in one statement and runs fn with the positions (in
+// eventIDs) of the events not applied before, in order; it returns those
+// positions. Either fn's writes and every new inbox row commit together, or
+// nothing does and the error is returned (a database error no retry can fix
+// is marked events.Permanent). When every event was applied before, fn is
+// not run. An id given twice is applied once, at its first position.
+func (db *DB) ApplyBatch(ctx context.Context, group string, eventIDs []string,
+	fn func(ctx context.Context, fresh []int) error) (fresh []int, err error) {
+	u := &unit{db: db, group: group}
+	if err := u.open(ctx); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			if u.tx != nil {
+				_ = u.finish(false)
+			}
+			panic(r)
+		}
+		if db.stmts.hasPending() {
+			db.stmts.prepare(ctx, db.write)
+		}
+	}()
+	fresh, err = u.claimAll(ctx, eventIDs)
+	if err == nil && len(fresh) > 0 {
+		err = fn(context.WithValue(ctx, unitKey{}, u), fresh)
+	}
+	if err != nil || len(fresh) == 0 {
+		_ = u.finish(false)
+		return nil, classify(err)
+	}
+	if err := u.finish(true); err != nil {
+		return nil, fmt.Errorf("commit: %w", err)
+	}
+	return fresh, nil
+}
+
+// claimAll inserts the inbox rows of eventIDs and returns the positions of
+// those it inserted.
+func (u *unit) claimAll(ctx context.Context, eventIDs []string) ([]int, error) {
+	var q strings.Builder
+	q.WriteString(`INSERT INTO inbox (consumer_group, event_id, processed_at) VALUES `)
+	args := make([]any, 0, len(eventIDs)+2)
+	args = append(args, u.group, millis(time.Now()))
+	for i, id := range eventIDs {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		fmt.Fprintf(&q, "($1, $%d, $2)", i+3)
+		args = append(args, id)
+	}
+	q.WriteString(` ON CONFLICT DO NOTHING RETURNING event_id`)
+	rows, err := u.writer().QueryContext(ctx, q.String(), args...)
+	if err != nil {
+		return nil, err
+	}
+	inserted := map[string]bool{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			_ = rows.Close()
+			return nil, err
+		}
+		inserted[id] = true
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	var fresh []int
+	for i, id := range eventIDs {
+		if inserted[id] {
+			fresh = append(fresh, i)
+			delete(inserted, id) // a repeated id counts at its first position
+		}
+	}
+	return fresh, nil
 }

@@ -79,15 +79,21 @@ func (s *Movies) DeleteMovie(ctx context.Context, movieID string, at time.Time) 
 
 // CountView adds one view, creating the row if the movie is not known yet.
 func (s *Movies) CountView(ctx context.Context, movieID string, at time.Time) error {
+	return s.CountViews(ctx, movieID, 1, at)
+}
+
+// CountViews adds n views, the latest at at, creating the row if the movie
+// is not known yet.
+func (s *Movies) CountViews(ctx context.Context, movieID string, n int64, at time.Time) error {
 	tx, err := s.db.tx(ctx)
 	if err != nil {
 		return err
 	}
 	_, err = tx.ExecContext(ctx, `
-		INSERT INTO movies (id, views, updated_at) VALUES ($1, 1, $2)
-		ON CONFLICT (id) DO UPDATE SET views = movies.views + 1,
+		INSERT INTO movies (id, views, updated_at) VALUES ($1, $3, $2)
+		ON CONFLICT (id) DO UPDATE SET views = movies.views + excluded.views,
 			updated_at = CASE WHEN excluded.updated_at > movies.updated_at THEN excluded.updated_at ELSE movies.updated_at END`,
-		movieID, millis(at))
+		movieID, millis(at), n)
 	return err
 }
 

@@ -112,3 +112,13 @@ func (w writeTx) QueryRowContext(ctx context.Context, query string, args ...any)
 	}
 	return w.tx.QueryRowContext(ctx, query, args...)
 }
+
+// QueryContext runs a query that returns rows in the transaction. Its
+// statements vary with their number of rows and are not prepared.
+func (w writeTx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	ctx, err := w.context(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return w.tx.QueryContext(ctx, query, args...)
+}

@@ -1,0 +1,136 @@
+package router
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+
+	"github.com/reelay/reelay/events"
+)
+
+// batcher applies the events of batch routes (events.OnBatch) that arrive
+// together in one inbox transaction, as a group commit: while a batch of a
+// type is being applied, the events that arrive meanwhile gather in the
+// next batch, which its first event applies as soon as the running one is
+// done. Under load batches grow; alone, an event waits for nobody. Every
+// event of a batch returns that batch's outcome. An event whose batch fails
+// goes on alone through the inbox and its route (a batch of one), so
+// retries and dead-lettering stay per event. Events of one key never share
+// a batch: the subscriber hands out a key's next event only after the
+// previous one is acked.
+type batcher struct {
+	consumer events.Consumer
+	inbox    Inbox
+	grace    time.Duration
+
+	mu      sync.Mutex
+	pending map[string]*batch // the gathering batch, by event type
+	running map[string]bool   // a batch of the type is being applied
+}
+
+var errBatchPanicked = errors.New("batch panicked")
+
+type batch struct {
+	route events.Route
+	ids   []string
+	envs  []events.Envelope
+	turn  chan struct{} // closed when the batch may be applied
+	done  chan struct{} // closed once applied
+	fresh map[int]bool  // positions applied now (not before)
+	err   error
+}
+
+func newBatcher(c events.Consumer, ib Inbox, grace time.Duration) *batcher {
+	return &batcher{consumer: c, inbox: ib, grace: grace, pending: map[string]*batch{}, running: map[string]bool{}}
+}
+
+// middleware sends events of batch routes through a batch and everything
+// else (and any event whose batch failed) to the next handler: the inbox and
+// the dispatcher.
+func (b *batcher) middleware(h message.HandlerFunc) message.HandlerFunc {
+	return func(msg *message.Message) ([]*message.Message, error) {
+		env, err := decode(msg)
+		if err != nil {
+			return h(msg)
+		}
+		route, ok := b.consumer.BatchRoute(env.Type)
+		if !ok || route.Check(env) != nil {
+			return h(msg)
+		}
+		applied, err := b.submit(msg, route, env)
+		if err != nil {
+			return h(msg) // alone, with the per-event guarantees
+		}
+		if !applied {
+			msg.SetContext(context.WithValue(msg.Context(), duplicateKey{}, true))
+		}
+		return nil, nil
+	}
+}
+
+// submit adds the event to the gathering batch of its type, or opens one
+// and leads it, and waits for the batch's outcome: applied is false for an
+// event applied before.
+func (b *batcher) submit(msg *message.Message, route events.Route, env events.Envelope) (applied bool, err error) {
+	b.mu.Lock()
+	bt := b.pending[env.Type]
+	if bt == nil {
+		bt = &batch{route: route, turn: make(chan struct{}), done: make(chan struct{})}
+		b.pending[env.Type] = bt
+	}
+	pos := len(bt.ids)
+	bt.ids = append(bt.ids, msg.UUID)
+	bt.envs = append(bt.envs, env)
+	if pos == 0 && !b.running[env.Type] {
+		b.running[env.Type] = true
+		delete(b.pending, env.Type)
+		close(bt.turn)
+	}
+	b.mu.Unlock()
+
+	if pos == 0 {
+		<-bt.turn
+		b.lead(msg.Context(), env.Type, bt)
+	}
+	<-bt.done
+	return bt.fresh[pos], bt.err
+}
+
+// lead applies the batch, then hands the turn to the batch that gathered
+// meanwhile, if any. Its context is detached from the router's, like the
+// inbox's: a batch in flight commits or rolls back whole.
+func (b *batcher) lead(routerCtx context.Context, eventType string, bt *batch) {
+	defer func() {
+		b.mu.Lock()
+		if next := b.pending[eventType]; next != nil {
+			delete(b.pending, eventType)
+			close(next.turn)
+		} else {
+			b.running[eventType] = false
+		}
+		b.mu.Unlock()
+		close(bt.done)
+	}()
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(routerCtx), b.grace)
+	defer cancel()
+	defer func() {
+		if r := recover(); r != nil {
+			bt.err = errBatchPanicked // each event runs alone, where the recoverer reports it
+		}
+	}()
+	fresh, err := b.inbox.ApplyBatch(ctx, b.consumer.Group, bt.ids, func(ctx context.Context, fresh []int) error {
+		envs := make([]events.Envelope, len(fresh))
+		for i, p := range fresh {
+			envs[i] = bt.envs[p]
+		}
+		return bt.route.HandleBatch(ctx, envs)
+	})
+	bt.err = err
+	bt.fresh = make(map[int]bool, len(fresh))
+	for _, p := range fresh {
+		bt.fresh[p] = true
+	}
+}

@@ -1,0 +1,53 @@
+package sqlstore_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/reelay/reelay/events"
+	"github.com/reelay/reelay/infra/sqlstore"
+)
+
+// TestApplyBatch: a batch inserts its inbox rows in one statement and
+// applies only the events not applied before (a repeated id once); a failed
+// batch writes nothing, neither its effects nor its inbox rows.
+func TestApplyBatch(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		movies := sqlstore.NewMovies(db)
+		count := func(ctx context.Context, n int) error { return movies.CountViews(ctx, "m", int64(n), time.Now()) }
+		if _, err := db.Apply(ctx, events.GroupMovie, "b", func(ctx context.Context) error { return count(ctx, 1) }); err != nil {
+			t.Fatal(err)
+		}
+		boom := errors.New("boom")
+		fresh, err := db.ApplyBatch(ctx, events.GroupMovie, []string{"a", "c"}, func(ctx context.Context, fresh []int) error {
+			if err := count(ctx, len(fresh)); err != nil {
+				return err
+			}
+			return boom
+		})
+		if !errors.Is(err, boom) || fresh != nil {
+			t.Fatalf("failed batch: %v %v", fresh, err)
+		}
+		var seen []int
+		fresh, err = db.ApplyBatch(ctx, events.GroupMovie, []string{"a", "b", "c", "a"}, func(ctx context.Context, fresh []int) error {
+			seen = fresh
+			return count(ctx, len(fresh))
+		})
+		if err != nil || !slices.Equal(fresh, []int{0, 2}) || !slices.Equal(seen, []int{0, 2}) {
+			t.Fatalf("batch: fresh=%v seen=%v err=%v, want [0 2]", fresh, seen, err)
+		}
+		called := false
+		fresh, err = db.ApplyBatch(ctx, events.GroupMovie, []string{"a", "b"}, func(context.Context, []int) error { called = true; return nil })
+		if err != nil || len(fresh) != 0 || called {
+			t.Fatalf("all applied before: fresh=%v called=%v err=%v", fresh, called, err)
+		}
+		if m, _, err := movies.Movie(ctx, "m"); err != nil || m.Views != 3 {
+			t.Fatalf("views = %d (%v), want 3: b, then a and c once", m.Views, err)
+		}
+	})
+}
