@@ -15,11 +15,19 @@ import (
 // done. eventID is the event's dedup id (events.Envelope.DedupID), unique
 // across sources: a store may key a row per event by it.
 type Store interface {
-	// RecordView stores the raw view and updates the movie's and the user's aggregates.
-	RecordView(ctx context.Context, eventID string, v events.MovieViewed, at time.Time) error
+	// RecordViews stores the raw views and updates the movies' and the
+	// users' aggregates.
+	RecordViews(ctx context.Context, views []View) error
 	// RecordAction stores the raw action and updates the user's action counts
 	// and, for like, unlike and rate, the movie's likes and rating.
 	RecordAction(ctx context.Context, eventID string, a events.UserAction, at time.Time) error
+}
+
+// View is one view to record: the event's dedup id, the view, its time.
+type View struct {
+	EventID string
+	events.MovieViewed
+	At time.Time
 }
 
 // Handler applies views and user actions to the Store.
@@ -33,7 +41,7 @@ func New(store Store) events.Consumer {
 		Group:  events.GroupAnalytics,
 		Topics: []string{events.TopicMovieViews, events.TopicUserActions},
 		Routes: []events.Route{
-			events.On(events.TypeMovieViewed, h.viewed),
+			events.OnBatch(events.TypeMovieViewed, h.viewed),
 			events.On(events.TypeUserAction, h.action),
 		},
 	}

@@ -6,9 +6,13 @@ import (
 	"github.com/reelay/reelay/events"
 )
 
-// viewed records one view for the movie's and the viewer's statistics,
-// under the event's dedup id: views of two sources that share an event id
-// are two views.
-func (h Handler) viewed(ctx context.Context, e events.Envelope, v events.MovieViewed) error {
-	return h.store.RecordView(ctx, e.DedupID(), v, e.Time)
+// viewed records the views that arrive together for the movies' and the
+// viewers' statistics, each under its event's dedup id: views of two
+// sources that share an event id are two views.
+func (h Handler) viewed(ctx context.Context, batch []events.Item[events.MovieViewed]) error {
+	views := make([]View, len(batch))
+	for i, v := range batch {
+		views[i] = View{EventID: v.Envelope.DedupID(), MovieViewed: v.Data, At: v.Envelope.Time}
+	}
+	return h.store.RecordViews(ctx, views)
 }

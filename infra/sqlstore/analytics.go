@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/reelay/reelay/events"
@@ -18,35 +20,119 @@ type Analytics struct{ db *DB }
 // NewAnalytics returns the analytics store on db.
 func NewAnalytics(db *DB) *Analytics { return &Analytics{db: db} }
 
-// RecordView stores the view and updates the movie's views, unique viewers,
-// watched seconds and last view, and the user's view count.
+// RecordView stores one view; see RecordViews.
 func (s *Analytics) RecordView(ctx context.Context, eventID string, v events.MovieViewed, at time.Time) error {
+	return s.RecordViews(ctx, []analytics.View{{EventID: eventID, MovieViewed: v, At: at}})
+}
+
+// movieViews and userViews aggregate a batch of views per movie and user.
+type movieViews struct {
+	views, newViewers, watched, last int64
+}
+
+// RecordViews stores the views and updates each movie's views, unique
+// viewers, watched seconds and last view, and each user's view count: a few
+// multi-row statements for the whole batch.
+func (s *Analytics) RecordViews(ctx context.Context, views []analytics.View) error {
 	tx, err := s.db.tx(ctx)
 	if err != nil {
 		return err
 	}
-	var watched int64
-	if v.WatchedSeconds != nil {
-		watched = *v.WatchedSeconds
+	for chunk := range slices.Chunk(views, 500) {
+		if err := recordViews(ctx, tx, chunk); err != nil {
+			return err
+		}
 	}
-	newViewer, err := execCount(ctx, tx,
-		`INSERT INTO movie_viewers (movie_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, v.MovieID, v.UserID)
+	return nil
+}
+
+func recordViews(ctx context.Context, tx writeTx, views []analytics.View) error {
+	movies, users := map[string]*movieViews{}, map[string]int64{}
+	var movieOrder, userOrder []string
+	raw := make([]any, 0, 5*len(views))
+	pairs := make([]any, 0, 2*len(views))
+	for _, v := range views {
+		var watched int64
+		if v.WatchedSeconds != nil {
+			watched = *v.WatchedSeconds
+		}
+		raw = append(raw, v.EventID, v.MovieID, v.UserID, watched, millis(v.At))
+		pairs = append(pairs, v.MovieID, v.UserID)
+		m := movies[v.MovieID]
+		if m == nil {
+			m = &movieViews{}
+			movies[v.MovieID] = m
+			movieOrder = append(movieOrder, v.MovieID)
+		}
+		m.views++
+		m.watched += watched
+		m.last = max(m.last, millis(v.At))
+		if _, ok := users[v.UserID]; !ok {
+			userOrder = append(userOrder, v.UserID)
+		}
+		users[v.UserID]++
+	}
+	rows, err := tx.QueryContext(ctx, `INSERT INTO movie_viewers (movie_id, user_id) VALUES `+placeholders(len(views), 2)+
+		` ON CONFLICT DO NOTHING RETURNING movie_id`, pairs...)
 	if err != nil {
 		return err
 	}
-	return execAll(ctx, tx, []stmt{
-		{`INSERT INTO views (event_id, movie_id, user_id, watched_seconds, viewed_at) VALUES ($1, $2, $3, $4, $5)`,
-			[]any{eventID, v.MovieID, v.UserID, watched, millis(at)}},
-		{`INSERT INTO movie_stats (movie_id, views, unique_viewers, watched_seconds, last_viewed_at) VALUES ($1, 1, $2, $3, $4)
-		  ON CONFLICT (movie_id) DO UPDATE SET views = movie_stats.views + 1,
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			_ = rows.Close()
+			return err
+		}
+		movies[id].newViewers++
+	}
+	if err := rows.Close(); err != nil {
+		return err
+	}
+	stats := make([]any, 0, 5*len(movieOrder))
+	for _, id := range movieOrder {
+		m := movies[id]
+		stats = append(stats, id, m.views, m.newViewers, m.watched, m.last)
+	}
+	perUser := make([]any, 0, 2*len(userOrder))
+	for _, id := range userOrder {
+		perUser = append(perUser, id, users[id])
+	}
+	for _, st := range []stmt{
+		{`INSERT INTO views (event_id, movie_id, user_id, watched_seconds, viewed_at) VALUES ` + placeholders(len(views), 5), raw},
+		{`INSERT INTO movie_stats (movie_id, views, unique_viewers, watched_seconds, last_viewed_at) VALUES ` + placeholders(len(movieOrder), 5) + `
+		  ON CONFLICT (movie_id) DO UPDATE SET views = movie_stats.views + excluded.views,
 			unique_viewers = movie_stats.unique_viewers + excluded.unique_viewers,
 			watched_seconds = movie_stats.watched_seconds + excluded.watched_seconds,
 			last_viewed_at = CASE WHEN movie_stats.last_viewed_at IS NULL OR excluded.last_viewed_at > movie_stats.last_viewed_at
-				THEN excluded.last_viewed_at ELSE movie_stats.last_viewed_at END`,
-			[]any{v.MovieID, newViewer, watched, millis(at)}},
-		{`INSERT INTO user_stats (user_id, views) VALUES ($1, 1) ON CONFLICT (user_id) DO UPDATE SET views = user_stats.views + 1`,
-			[]any{v.UserID}},
-	})
+				THEN excluded.last_viewed_at ELSE movie_stats.last_viewed_at END`, stats},
+		{`INSERT INTO user_stats (user_id, views) VALUES ` + placeholders(len(userOrder), 2) + `
+		  ON CONFLICT (user_id) DO UPDATE SET views = user_stats.views + excluded.views`, perUser},
+	} {
+		if _, err := tx.ExecVaried(ctx, st.query, st.args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// placeholders returns rows groups of cols numbered parameters:
+// ($1, $2), ($3, $4), ...
+func placeholders(rows, cols int) string {
+	var b strings.Builder
+	for r := range rows {
+		if r > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteByte('(')
+		for c := range cols {
+			if c > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "$%d", r*cols+c+1)
+		}
+		b.WriteByte(')')
+	}
+	return b.String()
 }
 
 // RecordAction stores the action, counts it for the user and, for like,

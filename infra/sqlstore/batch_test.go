@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/reelay/reelay/events"
+	"github.com/reelay/reelay/handlers/analytics"
 	"github.com/reelay/reelay/infra/sqlstore"
 )
 
@@ -48,6 +49,38 @@ func TestApplyBatch(t *testing.T) {
 		}
 		if m, _, err := movies.Movie(ctx, "m"); err != nil || m.Views != 3 {
 			t.Fatalf("views = %d (%v), want 3: b, then a and c once", m.Views, err)
+		}
+	})
+}
+
+// TestRecordViewsInOneBatch: a batch with a repeated viewer and several
+// movies and users gives the aggregates of the same views applied one by one.
+func TestRecordViewsInOneBatch(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		s := sqlstore.NewAnalytics(db)
+		at := time.UnixMilli(1_700_000_000_000).UTC()
+		view := func(id, movie, user string, secs int64, at time.Time) analytics.View {
+			return analytics.View{EventID: id, MovieViewed: events.MovieViewed{MovieID: movie, UserID: user, WatchedSeconds: &secs}, At: at}
+		}
+		views := []analytics.View{view("1", "m", "u1", 10, at), view("2", "m", "u1", 20, at.Add(time.Minute)),
+			view("3", "m", "u2", 5, at), view("4", "m2", "u1", 1, at)}
+		ids := []string{"1", "2", "3", "4"}
+		if _, err := db.ApplyBatch(ctx, events.GroupAnalytics, ids, func(ctx context.Context, _ []int) error {
+			return s.RecordViews(ctx, views)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		st, err := s.MovieStats(ctx, "m")
+		if err != nil || st.Views != 3 || st.UniqueViewers != 2 || st.WatchedSeconds != 35 || !st.LastViewedAt.Equal(at.Add(time.Minute)) {
+			t.Fatalf("m: %+v %v", st, err)
+		}
+		if st, err := s.MovieStats(ctx, "m2"); err != nil || st.Views != 1 || st.UniqueViewers != 1 {
+			t.Fatalf("m2: %+v %v", st, err)
+		}
+		if us, err := s.UserStats(ctx, "u1"); err != nil || us.Views != 3 {
+			t.Fatalf("u1: %+v %v", us, err)
 		}
 	})
 }

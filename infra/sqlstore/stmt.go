@@ -122,3 +122,13 @@ func (w writeTx) QueryContext(ctx context.Context, query string, args ...any) (*
 	}
 	return w.tx.QueryContext(ctx, query, args...)
 }
+
+// ExecVaried runs a statement whose text varies with its number of rows: it
+// is not prepared, so the cache stays bounded.
+func (w writeTx) ExecVaried(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	ctx, err := w.context(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return w.tx.ExecContext(ctx, query, args...)
+}
