@@ -33,6 +33,7 @@ func New(cfg config.Config, extra ...fx.Option) *fx.App {
 		}),
 		fx.StartTimeout(60 * time.Second),
 		fx.StopTimeout(cfg.ShutdownTimeout + 10*time.Second),
+		PprofModule,
 		KafkaModule,
 		StoreModule,
 		HandlersModule,

@@ -36,6 +36,7 @@ const (
 	EnvMaxPatternTopics  = "REELAY_MAX_PATTERN_TOPICS"
 	EnvHTTPReadTimeout   = "REELAY_HTTP_READ_TIMEOUT"
 	EnvIdempotencyTTL    = "REELAY_IDEMPOTENCY_TTL"
+	EnvPprofAddr         = "REELAY_PPROF_ADDR"
 )
 
 // GroupsNone, as REELAY_CONSUMER_GROUPS, runs the HTTP API and publisher alone.
@@ -80,6 +81,9 @@ type Config struct {
 	// IdempotencyTTL is how long an Idempotency-Key and its answer are
 	// remembered; expired keys are purged.
 	IdempotencyTTL time.Duration
+	// PprofAddr is where net/http/pprof is served (host:port on loopback
+	// only); empty, the default, serves nothing.
+	PprofAddr string
 }
 
 // Embedded reports whether the process runs the embedded broker.
@@ -112,6 +116,7 @@ func Load(getenv func(string) string) (Config, error) {
 		DataDir:           get(EnvDataDir, "./data"),
 		NotifyWebhookURL:  get(EnvNotifyWebhookURL, ""),
 		LogLevel:          get(EnvLogLevel, "info"),
+		PprofAddr:         get(EnvPprofAddr, ""),
 	}
 	c.KafkaBrokers = splitList(get(EnvKafkaBrokers, ""))
 	c.DatabaseURL = get(EnvDatabaseURL, filepath.Join(c.DataDir, "reelay.db"))
@@ -171,6 +176,9 @@ func (c Config) Validate() error {
 			return invalid(EnvConsumerGroups, strings.Join(c.ConsumerGroups, ","),
 				"a comma-separated subset of "+strings.Join(knownGroups(), ",")+", or none")
 		}
+	}
+	if c.PprofAddr != "" && !loopback(c.PprofAddr) {
+		return invalid(EnvPprofAddr, c.PprofAddr, "a loopback host:port such as 127.0.0.1:6060 (profiles are not for the network), or empty for off")
 	}
 	if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.LogLevel) {
 		return invalid(EnvLogLevel, c.LogLevel, "debug, info, warn or error")

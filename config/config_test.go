@@ -59,6 +59,14 @@ func TestLoadValues(t *testing.T) {
 	if !c.RunsGroup("notif-group") || c.RunsGroup("movie-group") {
 		t.Fatalf("groups: %v", c.ConsumerGroups)
 	}
+	if c.PprofAddr != "" {
+		t.Fatalf("pprof is on by default: %q", c.PprofAddr)
+	}
+	for _, addr := range []string{"127.0.0.1:6060", "[::1]:6060", "localhost:0"} {
+		if p, err := config.Load(env(map[string]string{config.EnvPprofAddr: addr})); err != nil || p.PprofAddr != addr {
+			t.Fatalf("%s=%s: %q %v", config.EnvPprofAddr, addr, p.PprofAddr, err)
+		}
+	}
 	none, err := config.Load(env(map[string]string{config.EnvConsumerGroups: "none"}))
 	if err != nil || len(none.ConsumerGroups) != 0 {
 		t.Fatalf("none: %v %v", none.ConsumerGroups, err)
@@ -83,6 +91,9 @@ func TestLoadRejects(t *testing.T) {
 		{"log level", config.EnvLogLevel, "loud"},
 		{"idempotency ttl not a duration", config.EnvIdempotencyTTL, "a day"},
 		{"idempotency ttl zero", config.EnvIdempotencyTTL, "0s"},
+		{"pprof on all interfaces", config.EnvPprofAddr, "0.0.0.0:6060"},
+		{"pprof on a LAN address", config.EnvPprofAddr, "192.168.1.10:6060"},
+		{"pprof not host:port", config.EnvPprofAddr, "6060"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
