@@ -4,11 +4,11 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
 
 	"github.com/reelay/reelay/events"
+	"github.com/reelay/reelay/infra/telemetry"
 )
 
 // retry retries transient errors in process with exponential backoff (×2, up
@@ -23,6 +23,6 @@ func retry(maxRetries int, initial time.Duration, logger *slog.Logger) message.H
 		RandomizationFactor: 0.5,
 		ResetContextOnRetry: true,
 		ShouldRetry:         func(p middleware.RetryParams) bool { return !events.IsPermanent(p.Err) },
-		Logger:              watermill.NewSlogLogger(logger),
+		Logger:              telemetry.WatermillLogger(logger),
 	}.Middleware
 }

@@ -9,7 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
 
@@ -75,7 +74,7 @@ type Runner struct {
 // NewRunner builds the router. Dead-lettered events are published with publisher.
 func NewRunner(publisher message.Publisher, subscribers Subscribers, topics TopicLister, inbox Inbox,
 	metrics *telemetry.Metrics, logger *slog.Logger, s Settings) (*Runner, error) {
-	r, err := message.NewRouter(message.RouterConfig{CloseTimeout: s.Grace}, watermill.NewSlogLogger(logger))
+	r, err := message.NewRouter(message.RouterConfig{CloseTimeout: s.Grace}, telemetry.WatermillLogger(logger))
 	if err != nil {
 		return nil, err
 	}
