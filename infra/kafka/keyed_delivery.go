@@ -1,0 +1,196 @@
+package kafka
+
+import (
+	"context"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// Handing out: each subscription has a sender goroutine that takes the next
+// record its partitions may hand out (partitionQueue.next, round the
+// partitions, within MaxInFlight), sends it as a message, and starts an
+// await goroutine that settles the record when the message is acked or
+// nacked. Settling frees the record's key and a slot, and wakes the sender.
+
+// delivery is a record handed out and not yet settled.
+type delivery struct {
+	part *partition
+	rec  *kgo.Record
+}
+
+// send hands out sub's messages until the subscription ends, then closes
+// its channel.
+func (s *KeyedSubscriber) send(sub *subscription) {
+	defer s.loops.Done()
+	defer close(sub.out)
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	for {
+		d, retryAt := s.take(sub)
+		if d.rec == nil {
+			var retry <-chan time.Time
+			if !retryAt.IsZero() {
+				timer.Reset(time.Until(retryAt))
+				retry = timer.C
+			}
+			select {
+			case <-sub.wake:
+			case <-retry:
+			case <-sub.done:
+				return
+			}
+			timer.Stop()
+			continue
+		}
+		msg, cancel := s.message(sub.ctx, d.rec)
+		select {
+		case sub.out <- msg:
+			s.awaits.Add(1)
+			go s.await(d, msg, cancel)
+		case <-d.part.revoking:
+			cancel()
+			s.settle(d, giveBack)
+		case <-sub.done:
+			cancel()
+			s.settle(d, giveBack)
+			return
+		}
+	}
+}
+
+// take picks sub's next message, going round its partitions; when none may
+// go now, it returns the earliest time a nacked one may.
+func (s *KeyedSubscriber) take(sub *subscription) (delivery, time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.inFlight >= s.cfg.MaxInFlight {
+		return delivery{}, time.Time{}
+	}
+	now := time.Now()
+	var retryAt time.Time
+	n := len(sub.parts)
+	for i := range n {
+		p := sub.parts[(sub.rr+i)%n]
+		if rec := p.queue.next(now); rec != nil {
+			sub.rr = (sub.rr + i + 1) % n
+			s.inFlight++
+			return delivery{part: p, rec: rec}, time.Time{}
+		}
+		if at, ok := p.queue.nextRetry(); ok && (retryAt.IsZero() || at.Before(retryAt)) {
+			retryAt = at
+		}
+	}
+	return delivery{}, retryAt
+}
+
+// message builds the message of rec, its context derived from ctx.
+func (s *KeyedSubscriber) message(ctx context.Context, rec *kgo.Record) (*message.Message, context.CancelFunc) {
+	msg, _ := s.marshaler.UnmarshalRecord(rec) // never fails
+	mctx, cancel := context.WithCancel(withRecord(ctx, rec))
+	msg.SetContext(mctx)
+	return msg, cancel
+}
+
+// await settles a message once it is acked or nacked; it stops waiting when
+// the partition is given up.
+func (s *KeyedSubscriber) await(d delivery, msg *message.Message, cancel context.CancelFunc) {
+	defer s.awaits.Done()
+	defer cancel()
+	select {
+	case <-msg.Acked():
+		s.settle(d, acked)
+	case <-msg.Nacked():
+		s.settle(d, nacked)
+	case <-d.part.gone:
+	}
+}
+
+type outcome int
+
+const (
+	acked    outcome = iota
+	nacked           // sent again after NackBackoff
+	giveBack         // never received: sent again at once
+)
+
+// settle records what became of a delivery. A delivery of a partition given
+// up changes nothing.
+func (s *KeyedSubscriber) settle(d delivery, o outcome) {
+	s.mu.Lock()
+	q := d.part.queue
+	if d.part.removed {
+		s.mu.Unlock()
+		return
+	}
+	held := q.held
+	now := time.Now()
+	var ok bool
+	switch o {
+	case acked:
+		ok = q.ack(d.rec)
+	case nacked:
+		ok = q.nack(d.rec, now)
+	case giveBack:
+		ok = q.retry(d.rec, now)
+	}
+	if !ok {
+		s.mu.Unlock()
+		return
+	}
+	if s.inFlight >= s.cfg.MaxInFlight {
+		for sub := range s.subs {
+			wake(sub)
+		}
+	}
+	s.inFlight--
+	s.account(d.part, q.held-held)
+	resume := d.part.paused && q.held <= s.cfg.MaxBufferedPerPartition/2
+	if resume {
+		d.part.paused = false
+		s.buffered += q.held
+	}
+	if d.part.sub != nil {
+		wake(d.part.sub)
+	}
+	s.broadcast()
+	s.mu.Unlock()
+	if resume {
+		s.applyPause(d.part)
+	}
+}
+
+// broadcast wakes whoever waits for inFlight or buffered to go down. s.mu
+// is held.
+func (s *KeyedSubscriber) broadcast() {
+	close(s.changed)
+	s.changed = make(chan struct{})
+}
+
+func wake(sub *subscription) {
+	select {
+	case sub.wake <- struct{}{}:
+	default:
+	}
+}
+
+// waitUntil waits until done reports true (checked under s.mu) or timeout
+// passes; it reports whether done.
+func (s *KeyedSubscriber) waitUntil(timeout time.Duration, done func() bool) bool {
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	for {
+		s.mu.Lock()
+		ok, changed := done(), s.changed
+		s.mu.Unlock()
+		if ok {
+			return true
+		}
+		select {
+		case <-changed:
+		case <-deadline.C:
+			return false
+		}
+	}
+}

@@ -1,0 +1,167 @@
+package kafka
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// queueOf builds a queue holding one record per key, at offsets 0, 1, …;
+// "" is a record without a key.
+func queueOf(maxInFlight int, keys ...string) (*partitionQueue, []*kgo.Record) {
+	q := newPartitionQueue("t", 0, maxInFlight, time.Second)
+	var recs []*kgo.Record
+	for i, k := range keys {
+		rec := &kgo.Record{Topic: "t", Offset: int64(i), LeaderEpoch: 3}
+		if k != "" {
+			rec.Key = []byte(k)
+		}
+		if !q.add(rec) {
+			panic("add refused")
+		}
+		recs = append(recs, rec)
+	}
+	return q, recs
+}
+
+// drainOut hands out everything that may go now.
+func drainOut(q *partitionQueue, now time.Time) []int64 {
+	var out []int64
+	for rec := q.next(now); rec != nil; rec = q.next(now) {
+		out = append(out, rec.Offset)
+	}
+	return out
+}
+
+func wantOffsets(t *testing.T, what string, got []int64, want ...int64) {
+	t.Helper()
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("%s: %v, want %v", what, got, want)
+	}
+}
+
+func wantCommit(t *testing.T, q *partitionQueue, want int64) {
+	t.Helper()
+	off, epoch, ok := q.commitPoint()
+	if !ok || off != want || epoch != 3 {
+		t.Fatalf("commit point %d (epoch %d, ok %v), want %d", off, epoch, ok, want)
+	}
+}
+
+func TestPartitionQueueKeepsKeyOrder(t *testing.T) {
+	t.Parallel()
+	now := time.Now()
+	q, recs := queueOf(16, "a", "a", "b", "a", "b")
+	wantOffsets(t, "first hand-out: one per key", drainOut(q, now), 0, 2)
+	q.ack(recs[2])
+	wantOffsets(t, "after b's ack: b's next", drainOut(q, now), 4)
+	q.ack(recs[0])
+	wantOffsets(t, "after a's ack: a's next", drainOut(q, now), 1)
+	q.ack(recs[1])
+	wantOffsets(t, "then a's last", drainOut(q, now), 3)
+}
+
+func TestPartitionQueueRunsKeysConcurrentlyUpToItsBound(t *testing.T) {
+	t.Parallel()
+	now := time.Now()
+	q, recs := queueOf(3, "a", "b", "c", "d", "e")
+	wantOffsets(t, "bounded hand-out", drainOut(q, now), 0, 1, 2)
+	q.ack(recs[1])
+	wantOffsets(t, "a freed slot goes to the lowest waiting offset", drainOut(q, now), 3)
+}
+
+func TestPartitionQueueOrdersRecordsWithoutKeyAmongThemselves(t *testing.T) {
+	t.Parallel()
+	now := time.Now()
+	q, recs := queueOf(16, "", "", "a")
+	wantOffsets(t, "one keyless record at a time", drainOut(q, now), 0, 2)
+	q.ack(recs[0])
+	wantOffsets(t, "then the next keyless one", drainOut(q, now), 1)
+}
+
+func TestPartitionQueueCommitsOnlyTheAckedPrefix(t *testing.T) {
+	t.Parallel()
+	now := time.Now()
+	q, recs := queueOf(16, "a", "b", "c", "d")
+	drainOut(q, now)
+	if _, _, ok := q.commitPoint(); ok {
+		t.Fatal("commit point before any ack")
+	}
+	q.ack(recs[1])
+	q.ack(recs[3])
+	if _, _, ok := q.commitPoint(); ok {
+		t.Fatal("offsets 1 and 3 acked above the gap at 0 moved the commit point")
+	}
+	q.ack(recs[0])
+	wantCommit(t, q, 2) // 0 and 1 acked; 2 is the gap now
+	q.ack(recs[2])
+	wantCommit(t, q, 4)
+}
+
+func TestPartitionQueueNackHoldsOnlyItsKey(t *testing.T) {
+	t.Parallel()
+	now := time.Now()
+	q, recs := queueOf(16, "a", "a", "b", "b")
+	wantOffsets(t, "first", drainOut(q, now), 0, 2)
+	if !q.nack(recs[0], now) {
+		t.Fatal("nack refused")
+	}
+	q.ack(recs[2])
+	wantOffsets(t, "b goes on while a waits", drainOut(q, now), 3)
+	if at, ok := q.nextRetry(); !ok || !at.Equal(now.Add(time.Second)) {
+		t.Fatalf("next retry %v %v", at, ok)
+	}
+	wantOffsets(t, "a's record again after the backoff, not its next", drainOut(q, now.Add(time.Second)), 0)
+	q.ack(recs[0])
+	wantOffsets(t, "then a's next", drainOut(q, now), 1)
+	if _, _, ok := q.commitPoint(); !ok {
+		t.Fatal("no commit point")
+	}
+	wantCommit(t, q, 1)
+}
+
+func TestPartitionQueueDrainDropsQueuedRecords(t *testing.T) {
+	t.Parallel()
+	now := time.Now()
+	q, recs := queueOf(2, "a", "b", "c", "a")
+	wantOffsets(t, "first", drainOut(q, now), 0, 1)
+	if dropped := q.drain(); dropped != 2 {
+		t.Fatalf("dropped %d, want 2 (offsets 2 and 3)", dropped)
+	}
+	if q.held != 2 || q.inFlight != 2 {
+		t.Fatalf("held %d in flight %d, want 2 and 2", q.held, q.inFlight)
+	}
+	q.ack(recs[1])
+	wantOffsets(t, "nothing more once draining", drainOut(q, now))
+	if q.add(&kgo.Record{Offset: 9}) {
+		t.Fatal("a draining queue took a record")
+	}
+	q.nack(recs[0], now)
+	wantOffsets(t, "a nacked record is not handed out again while draining", drainOut(q, now.Add(time.Hour)))
+	if q.held != 0 || q.inFlight != 0 {
+		t.Fatalf("held %d in flight %d after the last settled", q.held, q.inFlight)
+	}
+	if _, _, ok := q.commitPoint(); ok {
+		t.Fatal("commit point past offset 0, which was nacked")
+	}
+}
+
+func TestPartitionQueueIgnoresRecordsNotOutAndDuplicates(t *testing.T) {
+	t.Parallel()
+	now := time.Now()
+	q, recs := queueOf(16, "a", "a")
+	if q.ack(recs[1]) {
+		t.Fatal("acked a record that was not handed out")
+	}
+	if q.add(&kgo.Record{Offset: 1, Key: []byte("a")}) {
+		t.Fatal("took an offset already added")
+	}
+	drainOut(q, now)
+	q.ack(recs[0])
+	if q.ack(recs[0]) {
+		t.Fatal("acked twice")
+	}
+	wantCommit(t, q, 1)
+}
