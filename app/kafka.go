@@ -15,6 +15,7 @@ import (
 	"github.com/reelay/reelay/infra/httpapi"
 	"github.com/reelay/reelay/infra/kafka"
 	"github.com/reelay/reelay/infra/router"
+	"github.com/reelay/reelay/infra/telemetry"
 )
 
 // Brokers are the bootstrap addresses of the Kafka cluster in use.
@@ -107,9 +108,11 @@ func hint(err error) error {
 	return err
 }
 
-// subscribers creates one subscriber per consumer group on first use and
+// subscribers creates one KeyedSubscriber per consumer group on first use
+// (one Kafka client for all of the group's topics and its pattern) and
 // closes them at stop.
-func subscribers(lc fx.Lifecycle, b Brokers, sec kafka.Security, logger *slog.Logger) router.Subscribers {
+func subscribers(lc fx.Lifecycle, cfg config.Config, b Brokers, sec kafka.Security, m *telemetry.Metrics,
+	logger *slog.Logger) router.Subscribers {
 	subs := map[string]message.Subscriber{}
 	lc.Append(fx.StopHook(func(context.Context) error {
 		for _, s := range subs {
@@ -121,7 +124,16 @@ func subscribers(lc fx.Lifecycle, b Brokers, sec kafka.Security, logger *slog.Lo
 		if s, ok := subs[group]; ok {
 			return s, nil
 		}
-		s, err := kafka.NewSubscriber(b, group, logger, kafka.WithSecurity(sec))
+		s, err := kafka.NewKeyedSubscriber(kafka.KeyedSubscriberConfig{
+			Brokers: b, ConsumerGroup: group, Security: sec,
+			MaxInFlightPerPartition: cfg.ConsumerMaxInFlight,
+			CloseTimeout:            cfg.ShutdownTimeout,
+			PatternScanInterval:     cfg.TopicScanInterval,
+			MaxPatternTopics:        cfg.MaxPatternTopics,
+			OnPatternTopicsIgnored: func(pattern string, ignored int) {
+				m.PatternTopicsIgnored.WithLabelValues(group).Set(float64(ignored))
+			},
+		}, logger.With("group", group))
 		if err != nil {
 			return nil, err
 		}

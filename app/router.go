@@ -8,7 +8,6 @@ import (
 
 	"github.com/reelay/reelay/config"
 	"github.com/reelay/reelay/events"
-	"github.com/reelay/reelay/infra/kafka"
 	"github.com/reelay/reelay/infra/router"
 	"github.com/reelay/reelay/infra/telemetry"
 )
@@ -25,7 +24,6 @@ type runnerParams struct {
 	Config      config.Config
 	Publisher   message.Publisher
 	Subscribers router.Subscribers
-	Admin       *kafka.Admin
 	Inbox       router.Inbox
 	Metrics     *telemetry.Metrics
 	Logger      *slog.Logger
@@ -33,12 +31,10 @@ type runnerParams struct {
 }
 
 func newRunner(p runnerParams) (*router.Runner, error) {
-	r, err := router.NewRunner(p.Publisher, p.Subscribers, p.Admin, p.Inbox, p.Metrics, p.Logger, router.Settings{
-		RetryMax:         p.Config.RetryMax,
-		RetryInitial:     p.Config.RetryInitial,
-		Grace:            p.Config.ShutdownTimeout,
-		ScanInterval:     p.Config.TopicScanInterval,
-		MaxPatternTopics: p.Config.MaxPatternTopics,
+	r, err := router.NewRunner(p.Publisher, p.Subscribers, p.Inbox, p.Metrics, p.Logger, router.Settings{
+		RetryMax:     p.Config.RetryMax,
+		RetryInitial: p.Config.RetryInitial,
+		Grace:        p.Config.ShutdownTimeout,
 	})
 	if err != nil {
 		return nil, err

@@ -19,24 +19,25 @@ import (
 
 // Environment variable names.
 const (
-	EnvHTTPAddr          = "REELAY_HTTP_ADDR"
-	EnvKafkaBrokers      = "REELAY_KAFKA_BROKERS"
-	EnvEmbeddedKafkaAddr = "REELAY_EMBEDDED_KAFKA_ADDR"
-	EnvDataDir           = "REELAY_DATA_DIR"
-	EnvDatabaseURL       = "REELAY_DATABASE_URL"
-	EnvTopicPartitions   = "REELAY_TOPIC_PARTITIONS"
-	EnvTopicReplication  = "REELAY_TOPIC_REPLICATION"
-	EnvNotifyWebhookURL  = "REELAY_NOTIFY_WEBHOOK_URL"
-	EnvShutdownTimeout   = "REELAY_SHUTDOWN_TIMEOUT"
-	EnvConsumerGroups    = "REELAY_CONSUMER_GROUPS"
-	EnvRetryMax          = "REELAY_RETRY_MAX"
-	EnvRetryInitial      = "REELAY_RETRY_INITIAL_INTERVAL"
-	EnvTopicScanInterval = "REELAY_TOPIC_SCAN_INTERVAL"
-	EnvLogLevel          = "REELAY_LOG_LEVEL"
-	EnvMaxPatternTopics  = "REELAY_MAX_PATTERN_TOPICS"
-	EnvHTTPReadTimeout   = "REELAY_HTTP_READ_TIMEOUT"
-	EnvIdempotencyTTL    = "REELAY_IDEMPOTENCY_TTL"
-	EnvPprofAddr         = "REELAY_PPROF_ADDR"
+	EnvHTTPAddr            = "REELAY_HTTP_ADDR"
+	EnvKafkaBrokers        = "REELAY_KAFKA_BROKERS"
+	EnvEmbeddedKafkaAddr   = "REELAY_EMBEDDED_KAFKA_ADDR"
+	EnvDataDir             = "REELAY_DATA_DIR"
+	EnvDatabaseURL         = "REELAY_DATABASE_URL"
+	EnvTopicPartitions     = "REELAY_TOPIC_PARTITIONS"
+	EnvTopicReplication    = "REELAY_TOPIC_REPLICATION"
+	EnvNotifyWebhookURL    = "REELAY_NOTIFY_WEBHOOK_URL"
+	EnvShutdownTimeout     = "REELAY_SHUTDOWN_TIMEOUT"
+	EnvConsumerGroups      = "REELAY_CONSUMER_GROUPS"
+	EnvRetryMax            = "REELAY_RETRY_MAX"
+	EnvRetryInitial        = "REELAY_RETRY_INITIAL_INTERVAL"
+	EnvTopicScanInterval   = "REELAY_TOPIC_SCAN_INTERVAL"
+	EnvLogLevel            = "REELAY_LOG_LEVEL"
+	EnvMaxPatternTopics    = "REELAY_MAX_PATTERN_TOPICS"
+	EnvConsumerMaxInFlight = "REELAY_CONSUMER_MAX_IN_FLIGHT"
+	EnvHTTPReadTimeout     = "REELAY_HTTP_READ_TIMEOUT"
+	EnvIdempotencyTTL      = "REELAY_IDEMPOTENCY_TTL"
+	EnvPprofAddr           = "REELAY_PPROF_ADDR"
 )
 
 // GroupsNone, as REELAY_CONSUMER_GROUPS, runs the HTTP API and publisher alone.
@@ -77,7 +78,10 @@ type Config struct {
 	// (notification-*) follows besides those its consumer names (email,
 	// push, sms); each costs a handler and a consumer client.
 	MaxPatternTopics int
-	LogLevel         string
+	// ConsumerMaxInFlight bounds the events of one partition handled at
+	// once; they always have different keys (order per key is kept).
+	ConsumerMaxInFlight int
+	LogLevel            string
 	// IdempotencyTTL is how long an Idempotency-Key and its answer are
 	// remembered; expired keys are purged.
 	IdempotencyTTL time.Duration
@@ -131,6 +135,7 @@ func Load(getenv func(string) string) (Config, error) {
 	c.TopicReplication = int16(p.int(EnvTopicReplication, "1", 1, 32))
 	c.RetryMax = p.int(EnvRetryMax, "5", 0, 100)
 	c.MaxPatternTopics = p.int(EnvMaxPatternTopics, "64", 1, 1000)
+	c.ConsumerMaxInFlight = p.int(EnvConsumerMaxInFlight, "16", 1, 1024)
 	c.ShutdownTimeout = p.duration(EnvShutdownTimeout, "30s")
 	c.RetryInitial = p.duration(EnvRetryInitial, "100ms")
 	c.TopicScanInterval = p.duration(EnvTopicScanInterval, "2s")

@@ -25,16 +25,17 @@ type KeyedSubscriberConfig struct {
 	// watermill-kafka.
 	MaxInFlightPerPartition int
 	// MaxInFlight bounds the messages handed out and neither acked nor
-	// nacked, across all partitions and subscriptions. Default 64.
+	// nacked, across all partitions and subscriptions. Default 512.
 	MaxInFlight int
 	// MaxBufferedRecords bounds the records fetched and not yet acked of
 	// the partitions whose fetching is not paused; fetching waits while it
-	// is reached. Default 4096.
+	// is reached. Default 32768 (a few megabytes of records).
 	MaxBufferedRecords int
 	// MaxBufferedPerPartition pauses fetching a partition that holds this
 	// many records not yet acked, until it holds half as many, so that a
 	// slow key holds back its own partition and no other. A paused
-	// partition holds at most twice this many. Default 256.
+	// partition holds at most twice this many. Default 4096: a pause costs
+	// up to FetchMaxWait before the partition is fetched again.
 	MaxBufferedPerPartition int
 	// NackBackoff is how long a nacked message's key waits before the
 	// message is handed out again. Default 100 ms.
@@ -64,7 +65,7 @@ type KeyedSubscriberConfig struct {
 	RebalanceTimeout time.Duration
 	// FetchMaxWait is how long a broker holds a fetch without new records;
 	// it also bounds how late a resumed or newly added topic is fetched.
-	// Default 1 s.
+	// Default 250 ms.
 	FetchMaxWait time.Duration
 
 	// PatternScanInterval is how often pattern subscriptions look for new
@@ -100,9 +101,9 @@ func (c *KeyedSubscriberConfig) setDefaults() {
 		}
 	}
 	def(&c.MaxInFlightPerPartition, 16)
-	def(&c.MaxInFlight, 64)
-	def(&c.MaxBufferedRecords, 4096)
-	def(&c.MaxBufferedPerPartition, 256)
+	def(&c.MaxInFlight, 512)
+	def(&c.MaxBufferedRecords, 32768)
+	def(&c.MaxBufferedPerPartition, 4096)
 	def(&c.MaxPatternTopics, 64)
 	dur(&c.NackBackoff, 100*time.Millisecond)
 	dur(&c.CommitInterval, time.Second)
@@ -112,7 +113,7 @@ func (c *KeyedSubscriberConfig) setDefaults() {
 	dur(&c.SessionTimeout, 10*time.Second)
 	dur(&c.HeartbeatInterval, time.Second)
 	dur(&c.RebalanceTimeout, 60*time.Second)
-	dur(&c.FetchMaxWait, time.Second)
+	dur(&c.FetchMaxWait, 250*time.Millisecond)
 	dur(&c.PatternScanInterval, 2*time.Second)
 	if c.InitializeTopicPartitions == 0 {
 		c.InitializeTopicPartitions = -1

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
-	wmkafka "github.com/ThreeDotsLabs/watermill-kafka/v3/pkg/kafka"
 	"github.com/ThreeDotsLabs/watermill/message"
 
 	"github.com/reelay/reelay/events"
@@ -197,7 +196,6 @@ func truncatedCopy(msg *message.Message) *message.Message {
 
 // partitionOf returns where a message came from, when the subscriber said.
 func partitionOf(ctx context.Context) (topic string, partition int32, offset int64, ok bool) {
-	p, okP := wmkafka.MessagePartitionFromCtx(ctx)
-	o, okO := wmkafka.MessagePartitionOffsetFromCtx(ctx)
-	return message.SubscribeTopicFromCtx(ctx), p, o, okP && okO
+	rec, ok := kafka.RecordFromContext(ctx)
+	return rec.Topic, rec.Partition, rec.Offset, ok
 }

@@ -4,10 +4,10 @@ import (
 	"log/slog"
 	"sync"
 
-	wmkafka "github.com/ThreeDotsLabs/watermill-kafka/v3/pkg/kafka"
 	"github.com/ThreeDotsLabs/watermill/message"
 
 	"github.com/reelay/reelay/events"
+	"github.com/reelay/reelay/infra/kafka"
 	"github.com/reelay/reelay/infra/telemetry"
 )
 
@@ -32,16 +32,13 @@ type dispatcher struct {
 // decode reads the message's envelope; an event without a time gets its
 // record's timestamp.
 func decode(msg *message.Message) (events.Envelope, error) {
-	ctx := msg.Context()
-	key, _ := wmkafka.MessageKeyFromCtx(ctx)
-	env, err := events.Decode(msg.Metadata, string(key), msg.Payload)
+	rec, _ := kafka.RecordFromContext(msg.Context())
+	env, err := events.Decode(msg.Metadata, string(rec.Key), msg.Payload)
 	if err != nil {
 		return env, err
 	}
-	if env.Time.IsZero() {
-		if ts, ok := wmkafka.MessageTimestampFromCtx(ctx); ok {
-			env.Time = ts.UTC()
-		}
+	if env.Time.IsZero() && !rec.Timestamp.IsZero() {
+		env.Time = rec.Timestamp.UTC()
 	}
 	return env, nil
 }

@@ -5,7 +5,6 @@ import (
 	"strconv"
 	"time"
 
-	wmkafka "github.com/ThreeDotsLabs/watermill-kafka/v3/pkg/kafka"
 	"github.com/ThreeDotsLabs/watermill/message"
 
 	"github.com/reelay/reelay/events"
@@ -32,22 +31,18 @@ func failureRecord(group, handler string) message.HandlerMiddleware {
 				return nil, errors.Join(errShuttingDown, err)
 			}
 			md := msg.Metadata
-			md.Set(events.DLQOriginalTopic, message.SubscribeTopicFromCtx(ctx))
 			md.Set(events.DLQGroup, group)
 			md.Set(events.DLQHandler, handler)
 			md.Set(events.DLQError, cut(err.Error(), maxErrorText))
-			if p, ok := wmkafka.MessagePartitionFromCtx(ctx); ok {
-				md.Set(events.DLQPartition, strconv.Itoa(int(p)))
-			}
-			if o, ok := wmkafka.MessagePartitionOffsetFromCtx(ctx); ok {
-				md.Set(events.DLQOffset, strconv.FormatInt(o, 10))
-			}
-			if ts, ok := wmkafka.MessageTimestampFromCtx(ctx); ok {
-				md.Set(events.DLQTimestamp, ts.UTC().Format(time.RFC3339Nano))
-			}
-			if k, ok := wmkafka.MessageKeyFromCtx(ctx); ok {
-				md.Set(events.DLQKey, string(k))
-				md.Set(kafka.MetadataKey, string(k))
+			if rec, ok := kafka.RecordFromContext(ctx); ok {
+				md.Set(events.DLQOriginalTopic, rec.Topic)
+				md.Set(events.DLQPartition, strconv.Itoa(int(rec.Partition)))
+				md.Set(events.DLQOffset, strconv.FormatInt(rec.Offset, 10))
+				md.Set(events.DLQTimestamp, rec.Timestamp.UTC().Format(time.RFC3339Nano))
+				if rec.Key != nil {
+					md.Set(events.DLQKey, string(rec.Key))
+					md.Set(kafka.MetadataKey, string(rec.Key))
+				}
 			}
 			return out, err
 		}

@@ -24,64 +24,44 @@ type Settings struct {
 	// Grace bounds an in-flight handler after the router starts closing; it is
 	// also the router's close timeout.
 	Grace time.Duration
-	// ScanInterval is how often pattern subscriptions look for new topics.
-	ScanInterval time.Duration
-	// MaxPatternTopics caps the topics one pattern subscription follows
-	// besides the consumer's named Topics, which are always followed: each
-	// costs a handler and a consumer client. Topics past the cap are logged,
-	// counted in reelay_pattern_topics_ignored and not consumed.
-	MaxPatternTopics int
 }
 
-// Subscribers returns the subscriber of a consumer group.
+// Subscribers returns the subscriber of a consumer group. Subscribing to a
+// topic name ending in "*" follows every topic with that prefix, those that
+// exist and those created later, except the dead-letter topics and topics
+// that have a subscription of their own.
 type Subscribers func(group string) (message.Subscriber, error)
 
-// TopicLister lists existing topics by prefix, for pattern subscriptions.
-type TopicLister interface {
-	TopicsWithPrefix(prefix string) ([]string, error)
-}
-
-// Runner owns the process's Watermill router and the handlers of its consumers.
+// Runner owns the process's Watermill router and the handlers of its
+// consumers: one handler per topic a consumer names, and one for its
+// pattern (all notification-* topics, say).
 type Runner struct {
 	router      *message.Router
 	publisher   message.Publisher
 	subscribers Subscribers
-	topics      TopicLister
 	inbox       Inbox
 	metrics     *telemetry.Metrics
 	logger      *slog.Logger
 	settings    Settings
+	stuck       *stuckPartitions
 
-	stuck *stuckPartitions
-
-	mu        sync.Mutex // guards handlers, patternTopics and ignored
+	mu        sync.Mutex // guards handlers
 	consumers []events.Consumer
 	handlers  map[string]*message.Handler // by handler name
-	// patternTopics counts the topics each pattern consumer follows, and
-	// ignored those it leaves out for the cap, by consumer name.
-	patternTopics map[string]int
-	ignored       map[string]int
-	// runMu serialises adding-and-running pattern handlers with Stop:
-	// Watermill's router panics when a handler is added while Close waits
-	// for the others, so none is added once stopping is set.
-	runMu     sync.Mutex
-	stopping  bool // guarded by runMu
-	unstarted bool // guarded by runMu: a RunHandlers failed and must be retried
 	cancel    context.CancelFunc
 	done      sync.WaitGroup
 }
 
 // NewRunner builds the router. Dead-lettered events are published with publisher.
-func NewRunner(publisher message.Publisher, subscribers Subscribers, topics TopicLister, inbox Inbox,
+func NewRunner(publisher message.Publisher, subscribers Subscribers, inbox Inbox,
 	metrics *telemetry.Metrics, logger *slog.Logger, s Settings) (*Runner, error) {
 	r, err := message.NewRouter(message.RouterConfig{CloseTimeout: s.Grace}, telemetry.WatermillLogger(logger))
 	if err != nil {
 		return nil, err
 	}
-	return &Runner{router: r, publisher: publisher, subscribers: subscribers, topics: topics, inbox: inbox,
+	return &Runner{router: r, publisher: publisher, subscribers: subscribers, inbox: inbox,
 		metrics: metrics, logger: logger, settings: s, handlers: map[string]*message.Handler{},
-		stuck:         newStuckPartitions(metrics.PartitionStuck, logger),
-		patternTopics: map[string]int{}, ignored: map[string]int{}}, nil
+		stuck: newStuckPartitions(metrics.PartitionStuck, logger)}, nil
 }
 
 // Stuck lists the partitions whose record can be neither applied nor
@@ -91,32 +71,28 @@ func (r *Runner) Stuck() []StuckPartition { return r.stuck.list() }
 // Add registers a consumer. Call it before Start.
 func (r *Runner) Add(c events.Consumer) { r.consumers = append(r.consumers, c) }
 
-// HandlerName is the name of a consumer's handler for one topic, as logs,
-// metrics and dead-letter records show it.
+// HandlerName is the name of a consumer's handler for one topic (or its
+// pattern, "notification-*"), as logs, metrics and dead-letter records show it.
 func HandlerName(c events.Consumer, topic string) string { return c.Name + ":" + topic }
 
-// Start subscribes every consumer to its topics and to the existing topics of
-// its pattern, runs the router, and watches for new pattern topics. It
-// returns once the router runs; it does not block on consumption.
+// PatternOf is the subscription of a consumer's TopicPrefix.
+func PatternOf(c events.Consumer) string { return c.TopicPrefix + "*" }
+
+// Start adds a handler for every topic and pattern of every consumer and
+// runs the router. It returns once the router runs; it does not block on
+// consumption.
 func (r *Runner) Start(ctx context.Context) error {
 	if len(r.consumers) == 0 {
 		return nil // this process runs no consumer group
 	}
 	for _, c := range r.consumers {
-		for _, t := range c.Topics {
+		topics := slices.Clone(c.Topics)
+		if c.TopicPrefix != "" {
+			topics = append(topics, PatternOf(c))
+		}
+		for _, t := range topics {
 			if err := r.addHandler(c, t); err != nil {
 				return err
-			}
-		}
-		if c.TopicPrefix != "" {
-			found, err := r.matching(c.TopicPrefix)
-			if err != nil {
-				return fmt.Errorf("%s: %w", c.Name, err)
-			}
-			for _, t := range r.capped(c, found) {
-				if err := r.addHandler(c, t); err != nil {
-					return err
-				}
 			}
 		}
 	}
@@ -131,16 +107,10 @@ func (r *Runner) Start(ctx context.Context) error {
 	}()
 	select {
 	case <-r.router.Running():
+		return nil
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	for _, c := range r.consumers {
-		if c.TopicPrefix != "" {
-			r.done.Add(1)
-			go r.watch(runCtx, c)
-		}
-	}
-	return nil
 }
 
 // Stop stops fetching, lets in-flight handlers finish within Settings.Grace,
@@ -149,13 +119,8 @@ func (r *Runner) Stop(context.Context) error {
 	if r.cancel == nil {
 		return nil
 	}
-	r.runMu.Lock()
-	r.stopping = true
-	r.runMu.Unlock()
 	err := r.router.Close()
-	if r.cancel != nil {
-		r.cancel()
-	}
+	r.cancel()
 	r.done.Wait()
 	return err
 }
@@ -212,93 +177,5 @@ func (r *Runner) addHandler(c events.Consumer, topic string) error {
 		inbox(r.inbox, c.Group, r.settings.Grace, c.SideEffects),
 	)
 	r.handlers[name] = h
-	if c.TopicPrefix != "" && !slices.Contains(c.Topics, topic) {
-		r.patternTopics[c.Name]++
-	}
 	return nil
-}
-
-// capped returns the topics of found that c may still follow under
-// Settings.MaxPatternTopics, and counts and logs the rest.
-func (r *Runner) capped(c events.Consumer, found []string) []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	room := r.settings.MaxPatternTopics - r.patternTopics[c.Name]
-	var add []string
-	ignored := 0
-	for _, t := range found {
-		if _, ok := r.handlers[HandlerName(c, t)]; ok {
-			continue
-		}
-		if len(add) < room {
-			add = append(add, t)
-		} else {
-			ignored++
-		}
-	}
-	if ignored != r.ignored[c.Name] {
-		r.ignored[c.Name] = ignored
-		r.metrics.PatternTopicsIgnored.WithLabelValues(c.Group).Set(float64(ignored))
-		if ignored > 0 {
-			r.logger.Warn("pattern subscription is at its cap; matching topics past it are not consumed (raise REELAY_MAX_PATTERN_TOPICS)",
-				"group", c.Group, "prefix", c.TopicPrefix, "cap", r.settings.MaxPatternTopics, "ignored", ignored)
-		}
-	}
-	return add
-}
-
-func (r *Runner) matching(prefix string) ([]string, error) {
-	all, err := r.topics.TopicsWithPrefix(prefix)
-	if err != nil {
-		return nil, fmt.Errorf("list topics %s*: %w", prefix, err)
-	}
-	return slices.DeleteFunc(all, events.IsDeadLetterTopic), nil
-}
-
-// watch subscribes c to topics matching its prefix as they appear, without a
-// restart. A subscription that fails (the broker briefly away) is retried on
-// the next tick.
-func (r *Runner) watch(ctx context.Context, c events.Consumer) {
-	defer r.done.Done()
-	t := time.NewTicker(r.settings.ScanInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		topics, err := r.matching(c.TopicPrefix)
-		if err != nil {
-			r.logger.Warn("pattern scan failed", "prefix", c.TopicPrefix, "err", err)
-			continue
-		}
-		r.addAndRun(ctx, c, topics)
-	}
-}
-
-// addAndRun adds a handler for each topic that has none and runs every
-// handler not yet running, unless Stop has begun.
-func (r *Runner) addAndRun(ctx context.Context, c events.Consumer, topics []string) {
-	r.runMu.Lock()
-	defer r.runMu.Unlock()
-	if r.stopping {
-		return
-	}
-	for _, topic := range r.capped(c, topics) {
-		if err := r.addHandler(c, topic); err != nil {
-			r.logger.Error("subscribe new topic", "topic", topic, "err", err)
-			continue
-		}
-		r.logger.Info("subscribed new topic", "topic", topic, "group", c.Group)
-		r.unstarted = true
-	}
-	if !r.unstarted {
-		return
-	}
-	if err := r.router.RunHandlers(ctx); err != nil {
-		r.logger.Error("run new handlers; retrying on the next scan", "err", err)
-		return
-	}
-	r.unstarted = false
 }

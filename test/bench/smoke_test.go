@@ -8,7 +8,7 @@ import (
 )
 
 // TestSmoke runs the whole harness in a tiny configuration (embedded broker,
-// SQLite, a few hundred events, a second of load, a profile) so that it
+// SQLite, a few thousand events, a second of load, a profile) so that it
 // cannot rot: every row must be there with non-zero numbers.
 func TestSmoke(t *testing.T) {
 	if testing.Short() {
@@ -18,7 +18,7 @@ func TestSmoke(t *testing.T) {
 	cfg.Matrix = "embedded+sqlite"
 	cfg.Duration = time.Second
 	cfg.Connections = 4
-	cfg.Events = 300
+	cfg.Events = 3000 // enough that a fast drain still spends measurable CPU (10 ms ticks)
 	cfg.Rate = 50
 	cfg.ProfileDir = t.TempDir()
 	cfg.ProfileTime = time.Second
