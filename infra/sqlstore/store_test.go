@@ -206,6 +206,17 @@ func TestDeliveries(t *testing.T) {
 		if err != nil || len(got) != 1 || got[0].Status != notification.StatusDelivered || got[0].Attempts != 4 || got[0].Subject != "hi" {
 			t.Fatalf("deliveries: %+v %v", got, err)
 		}
+		// A page holds the latest deliveries, newest first, up to the limit.
+		for i, id := range []string{"n2", "n3"} {
+			d.ID, d.RequestedAt = id, at.Add(time.Duration(i+1)*time.Minute)
+			if _, err := db.Apply(ctx, events.GroupNotification, "e-"+id, func(ctx context.Context) error { return s.RecordDelivery(ctx, d) }); err != nil {
+				t.Fatal(err)
+			}
+		}
+		page, err := s.UserDeliveries(ctx, "u", 2)
+		if err != nil || len(page) != 2 || page[0].ID != "n3" || page[1].ID != "n2" {
+			t.Fatalf("page of 2: %+v %v", page, err)
+		}
 	})
 }
 
