@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -102,8 +103,8 @@ type flakyMovies struct {
 	calls   int
 }
 
-func (f *flakyMovies) CountViews(ctx context.Context, movieID string, n int64, at time.Time) error {
-	if movieID == f.movieID {
+func (f *flakyMovies) CountViews(ctx context.Context, views []movie.ViewCount) error {
+	if slices.ContainsFunc(views, func(v movie.ViewCount) bool { return v.MovieID == f.movieID }) {
 		f.mu.Lock()
 		f.calls++
 		fail := f.calls <= f.fails
@@ -112,7 +113,7 @@ func (f *flakyMovies) CountViews(ctx context.Context, movieID string, n int64, a
 			return errors.New("database is briefly unavailable")
 		}
 	}
-	return f.Store.CountViews(ctx, movieID, n, at)
+	return f.Store.CountViews(ctx, views)
 }
 
 // TestTransientFailureIsRetried makes the store fail the first attempts; the
@@ -273,9 +274,9 @@ type panickyMovies struct {
 	movieID string
 }
 
-func (p panickyMovies) CountViews(ctx context.Context, movieID string, n int64, at time.Time) error {
-	err := p.Store.CountViews(ctx, movieID, n, at)
-	if movieID == p.movieID {
+func (p panickyMovies) CountViews(ctx context.Context, views []movie.ViewCount) error {
+	err := p.Store.CountViews(ctx, views)
+	if slices.ContainsFunc(views, func(v movie.ViewCount) bool { return v.MovieID == p.movieID }) {
 		panic("handler bug")
 	}
 	return err

@@ -19,8 +19,15 @@ type Store interface {
 	CreateMovie(ctx context.Context, m events.MovieCreated, at time.Time) error
 	UpdateMovie(ctx context.Context, m events.MovieUpdated, at time.Time) error
 	DeleteMovie(ctx context.Context, movieID string, at time.Time) error
-	// CountViews adds n views, the latest at at.
-	CountViews(ctx context.Context, movieID string, n int64, at time.Time) error
+	// CountViews adds each movie's views, in one write for the batch.
+	CountViews(ctx context.Context, views []ViewCount) error
+}
+
+// ViewCount is a number of views of one movie, the latest at At.
+type ViewCount struct {
+	MovieID string
+	N       int64
+	At      time.Time
 }
 
 // Handler applies movie events to the Store.

@@ -2,36 +2,26 @@ package movie
 
 import (
 	"context"
-	"time"
 
 	"github.com/reelay/reelay/events"
 )
 
 // viewed counts the views that arrive together: one +n per movie, stamped
-// with the movie's latest view.
+// with the movie's latest view, written at once.
 func (h Handler) viewed(ctx context.Context, views []events.Item[events.MovieViewed]) error {
-	type count struct {
-		n    int64
-		last time.Time
-	}
-	counts := map[string]*count{}
-	var order []string
+	byMovie := map[string]int{}
+	var counts []ViewCount
 	for _, v := range views {
-		c := counts[v.Data.MovieID]
-		if c == nil {
-			c = &count{}
-			counts[v.Data.MovieID] = c
-			order = append(order, v.Data.MovieID)
+		i, ok := byMovie[v.Data.MovieID]
+		if !ok {
+			i = len(counts)
+			byMovie[v.Data.MovieID] = i
+			counts = append(counts, ViewCount{MovieID: v.Data.MovieID})
 		}
-		c.n++
-		if v.Envelope.Time.After(c.last) {
-			c.last = v.Envelope.Time
-		}
-	}
-	for _, id := range order {
-		if err := h.store.CountViews(ctx, id, counts[id].n, counts[id].last); err != nil {
-			return err
+		counts[i].N++
+		if v.Envelope.Time.After(counts[i].At) {
+			counts[i].At = v.Envelope.Time
 		}
 	}
-	return nil
+	return h.store.CountViews(ctx, counts)
 }

@@ -3,12 +3,14 @@ package sqlstore_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/reelay/reelay/events"
 	"github.com/reelay/reelay/handlers/analytics"
+	"github.com/reelay/reelay/handlers/movie"
 	"github.com/reelay/reelay/infra/sqlstore"
 )
 
@@ -20,7 +22,9 @@ func TestApplyBatch(t *testing.T) {
 	eachStore(t, func(t *testing.T, db *sqlstore.DB) {
 		ctx := context.Background()
 		movies := sqlstore.NewMovies(db)
-		count := func(ctx context.Context, n int) error { return movies.CountViews(ctx, "m", int64(n), time.Now()) }
+		count := func(ctx context.Context, n int) error {
+			return movies.CountViews(ctx, []movie.ViewCount{{MovieID: "m", N: int64(n), At: time.Now()}})
+		}
 		if _, err := db.Apply(ctx, events.GroupMovie, "b", func(ctx context.Context) error { return count(ctx, 1) }); err != nil {
 			t.Fatal(err)
 		}
@@ -81,6 +85,33 @@ func TestRecordViewsInOneBatch(t *testing.T) {
 		}
 		if us, err := s.UserStats(ctx, "u1"); err != nil || us.Views != 3 {
 			t.Fatalf("u1: %+v %v", us, err)
+		}
+	})
+}
+
+// TestCountViewsOfSeveralMovies: one write adds each movie's views and keeps
+// each movie's latest view time.
+func TestCountViewsOfSeveralMovies(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		s := sqlstore.NewMovies(db)
+		at := time.UnixMilli(1_700_000_000_000).UTC()
+		for i, batch := range [][]movie.ViewCount{
+			{{MovieID: "a", N: 2, At: at}, {MovieID: "b", N: 1, At: at}},
+			{{MovieID: "a", N: 3, At: at.Add(-time.Hour)}, {MovieID: "c", N: 4, At: at}},
+		} {
+			if _, err := db.Apply(ctx, events.GroupMovie, fmt.Sprint("batch", i), func(ctx context.Context) error {
+				return s.CountViews(ctx, batch)
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for id, want := range map[string]int64{"a": 5, "b": 1, "c": 4} {
+			m, found, err := s.Movie(ctx, id)
+			if err != nil || !found || m.Views != want || !m.UpdatedAt.Equal(at) {
+				t.Fatalf("%s: %+v found=%v %v, want %d views at %v", id, m, found, err, want, at)
+			}
 		}
 	})
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/reelay/reelay/events"
@@ -79,22 +80,30 @@ func (s *Movies) DeleteMovie(ctx context.Context, movieID string, at time.Time) 
 
 // CountView adds one view, creating the row if the movie is not known yet.
 func (s *Movies) CountView(ctx context.Context, movieID string, at time.Time) error {
-	return s.CountViews(ctx, movieID, 1, at)
+	return s.CountViews(ctx, []movie.ViewCount{{MovieID: movieID, N: 1, At: at}})
 }
 
-// CountViews adds n views, the latest at at, creating the row if the movie
-// is not known yet.
-func (s *Movies) CountViews(ctx context.Context, movieID string, n int64, at time.Time) error {
+// CountViews adds each movie's views (one entry per movie), creating the
+// rows of movies not known yet: one statement per 500 movies.
+func (s *Movies) CountViews(ctx context.Context, views []movie.ViewCount) error {
 	tx, err := s.db.tx(ctx)
 	if err != nil {
 		return err
 	}
-	_, err = tx.ExecContext(ctx, `
-		INSERT INTO movies (id, views, updated_at) VALUES ($1, $3, $2)
-		ON CONFLICT (id) DO UPDATE SET views = movies.views + excluded.views,
-			updated_at = CASE WHEN excluded.updated_at > movies.updated_at THEN excluded.updated_at ELSE movies.updated_at END`,
-		movieID, millis(at), n)
-	return err
+	for chunk := range slices.Chunk(views, 500) {
+		args := make([]any, 0, 3*len(chunk))
+		for _, v := range chunk {
+			args = append(args, v.MovieID, v.N, millis(v.At))
+		}
+		if _, err := tx.ExecVaried(ctx, `
+			INSERT INTO movies (id, views, updated_at) VALUES `+placeholders(len(chunk), 3)+`
+			ON CONFLICT (id) DO UPDATE SET views = movies.views + excluded.views,
+				updated_at = CASE WHEN excluded.updated_at > movies.updated_at THEN excluded.updated_at ELSE movies.updated_at END`,
+			args...); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 const movieColumns = `id, COALESCE(title, ''), year, genres, views, updated_at`
