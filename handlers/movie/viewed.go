@@ -2,6 +2,8 @@ package movie
 
 import (
 	"context"
+	"slices"
+	"strings"
 
 	"github.com/reelay/reelay/events"
 )
@@ -23,5 +25,7 @@ func (h Handler) viewed(ctx context.Context, views []events.Item[events.MovieVie
 			counts[i].At = v.Envelope.Time
 		}
 	}
+	// In id order, so that concurrent batches lock rows in the same order.
+	slices.SortFunc(counts, func(a, b ViewCount) int { return strings.Compare(a.MovieID, b.MovieID) })
 	return h.store.CountViews(ctx, counts)
 }

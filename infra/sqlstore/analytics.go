@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -47,6 +48,11 @@ func (s *Analytics) RecordViews(ctx context.Context, views []analytics.View) err
 }
 
 func recordViews(ctx context.Context, tx writeTx, views []analytics.View) error {
+	// Rows in key order, so that concurrent batches lock them in the same order.
+	views = slices.Clone(views)
+	slices.SortFunc(views, func(a, b analytics.View) int {
+		return cmp.Or(strings.Compare(a.MovieID, b.MovieID), strings.Compare(a.UserID, b.UserID))
+	})
 	movies, users := map[string]*movieViews{}, map[string]int64{}
 	var movieOrder, userOrder []string
 	raw := make([]any, 0, 5*len(views))
@@ -72,6 +78,8 @@ func recordViews(ctx context.Context, tx writeTx, views []analytics.View) error 
 		}
 		users[v.UserID]++
 	}
+	slices.Sort(movieOrder)
+	slices.Sort(userOrder)
 	rows, err := tx.QueryContext(ctx, `INSERT INTO movie_viewers (movie_id, user_id) VALUES `+placeholders(len(views), 2)+
 		` ON CONFLICT DO NOTHING RETURNING movie_id`, pairs...)
 	if err != nil {
