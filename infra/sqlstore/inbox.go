@@ -85,6 +85,21 @@ func (u *unit) finish(keep bool) error {
 	}
 }
 
+// done ends Apply and ApplyBatch; defer it. A panicking handler still gives
+// back the shared writer (and panics on); statements noted for preparing are
+// prepared once no transaction is open.
+func (u *unit) done(ctx context.Context) {
+	if r := recover(); r != nil {
+		if u.tx != nil {
+			_ = u.finish(false)
+		}
+		panic(r)
+	}
+	if u.db.stmts.hasPending() {
+		u.db.stmts.prepare(ctx, u.db.write)
+	}
+}
+
 // tx returns the transaction of the event being applied in ctx.
 func (db *DB) tx(ctx context.Context) (writeTx, error) {
 	u, ok := ctx.Value(unitKey{}).(*unit)
@@ -115,18 +130,7 @@ func (db *DB) Applied(ctx context.Context, group, eventID string) (bool, error) 
 // error that no retry can fix is marked events.Permanent (see classify).
 func (db *DB) Apply(ctx context.Context, group, eventID string, fn func(ctx context.Context) error) (applied bool, err error) {
 	u := &unit{db: db, group: group, eventID: eventID}
-	defer func() {
-		if r := recover(); r != nil {
-			// A panicking handler must still give back the shared writer.
-			if u.tx != nil {
-				_ = u.finish(false)
-			}
-			panic(r)
-		}
-		if db.stmts.hasPending() {
-			db.stmts.prepare(ctx, db.write)
-		}
-	}()
+	defer u.done(ctx)
 	err = fn(context.WithValue(ctx, unitKey{}, u))
 	if err == nil && u.tx == nil {
 		_, err = u.begin(ctx) // fn wrote nothing: still mark the event done
@@ -159,17 +163,7 @@ func (db *DB) ApplyBatch(ctx context.Context, group string, eventIDs []string,
 	if err := u.open(ctx); err != nil {
 		return nil, err
 	}
-	defer func() {
-		if r := recover(); r != nil {
-			if u.tx != nil {
-				_ = u.finish(false)
-			}
-			panic(r)
-		}
-		if db.stmts.hasPending() {
-			db.stmts.prepare(ctx, db.write)
-		}
-	}()
+	defer u.done(ctx)
 	fresh, err = u.claimAll(ctx, eventIDs)
 	if err == nil && len(fresh) > 0 {
 		err = fn(context.WithValue(ctx, unitKey{}, u), fresh)
