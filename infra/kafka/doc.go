@@ -1,5 +1,6 @@
-// Package kafka adapts Apache Kafka (through Sarama and Watermill) and the
-// embedded Kafka-protocol broker to Reelay: the CloudEvents marshaler, the
-// idempotent publisher, per-group subscribers, topic administration and the
-// watcher behind pattern subscriptions.
+// Package kafka adapts Apache Kafka and the embedded Kafka-protocol broker
+// (kfake) to Reelay: the CloudEvents marshaler, the idempotent publisher
+// (Watermill on Sarama), the KeyedSubscriber (Watermill on franz-go: several
+// keys of a partition in flight, order per key, pattern subscriptions),
+// topic administration, TLS and SASL, and the murmur2 partitioner.
 package kafka
