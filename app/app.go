@@ -32,7 +32,9 @@ func New(cfg config.Config, extra ...fx.Option) *fx.App {
 			return &fxevent.SlogLogger{Logger: l.With("component", "fx")}
 		}),
 		fx.StartTimeout(60 * time.Second),
-		fx.StopTimeout(cfg.ShutdownTimeout + 10*time.Second),
+		// Stop drains handlers (the grace), then the subscribers wait for
+		// their last acks and commit: up to twice the grace, and some.
+		fx.StopTimeout(2*cfg.ShutdownTimeout + 15*time.Second),
 		PprofModule,
 		KafkaModule,
 		StoreModule,

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
 	"go.uber.org/fx"
@@ -127,9 +128,13 @@ func subscribers(lc fx.Lifecycle, cfg config.Config, b Brokers, sec kafka.Securi
 		s, err := kafka.NewKeyedSubscriber(kafka.KeyedSubscriberConfig{
 			Brokers: b, ConsumerGroup: group, Security: sec,
 			MaxInFlightPerPartition: cfg.ConsumerMaxInFlight,
-			CloseTimeout:            cfg.ShutdownTimeout,
-			PatternScanInterval:     cfg.TopicScanInterval,
-			MaxPatternTopics:        cfg.MaxPatternTopics,
+			// An event may be in flight for the whole grace: a revoked
+			// partition waits that long before it is given up.
+			RevokeTimeout:       cfg.ShutdownTimeout,
+			RebalanceTimeout:    cfg.ShutdownTimeout + 30*time.Second,
+			CloseTimeout:        cfg.ShutdownTimeout,
+			PatternScanInterval: cfg.TopicScanInterval,
+			MaxPatternTopics:    cfg.MaxPatternTopics,
 			OnPatternTopicsIgnored: func(pattern string, ignored int) {
 				m.PatternTopicsIgnored.WithLabelValues(group).Set(float64(ignored))
 			},

@@ -61,6 +61,9 @@ func (b *batcher) middleware(h message.HandlerFunc) message.HandlerFunc {
 			return h(msg)
 		}
 		applied, err := b.submit(msg, route, env)
+		if errors.Is(err, errShuttingDown) {
+			return nil, err // redelivered after the restart
+		}
 		if err != nil {
 			return h(msg) // alone, with the per-event guarantees
 		}
@@ -114,6 +117,12 @@ func (b *batcher) lead(routerCtx context.Context, eventType string, bt *batch) {
 		b.mu.Unlock()
 		close(bt.done)
 	}()
+	if routerCtx.Err() != nil {
+		// The router closed while the batch waited for its turn: leave
+		// it for redelivery rather than start it with a fresh grace.
+		bt.err = errShuttingDown
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(routerCtx), b.grace)
 	defer cancel()
 	defer func() {

@@ -34,6 +34,7 @@ func failureRecord(group, handler string) message.HandlerMiddleware {
 			md.Set(events.DLQGroup, group)
 			md.Set(events.DLQHandler, handler)
 			md.Set(events.DLQError, cut(err.Error(), maxErrorText))
+			md.Set(events.DLQOriginalTopic, message.SubscribeTopicFromCtx(ctx)) // a pattern, unless the record says
 			if rec, ok := kafka.RecordFromContext(ctx); ok {
 				md.Set(events.DLQOriginalTopic, rec.Topic)
 				md.Set(events.DLQPartition, strconv.Itoa(int(rec.Partition)))

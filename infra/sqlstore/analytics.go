@@ -39,7 +39,9 @@ func (s *Analytics) RecordViews(ctx context.Context, views []analytics.View) err
 	if err != nil {
 		return err
 	}
-	for chunk := range slices.Chunk(views, 500) {
+	// One chunk holds a whole batch (at most a subscriber's 512 events in
+	// flight), so that its rows are locked in one key order.
+	for chunk := range slices.Chunk(views, 1000) {
 		if err := recordViews(ctx, tx, chunk); err != nil {
 			return err
 		}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -185,7 +186,9 @@ func (u *unit) claimAll(ctx context.Context, eventIDs []string) ([]int, error) {
 	q.WriteString(`INSERT INTO inbox (consumer_group, event_id, processed_at) VALUES `)
 	args := make([]any, 0, len(eventIDs)+2)
 	args = append(args, u.group, millis(time.Now()))
-	for i, id := range eventIDs {
+	// In id order, so that two batches holding the same events (after a
+	// rebalance) lock their inbox rows in the same order.
+	for i, id := range slices.Sorted(slices.Values(eventIDs)) {
 		if i > 0 {
 			q.WriteString(", ")
 		}

@@ -84,13 +84,13 @@ func (s *Movies) CountView(ctx context.Context, movieID string, at time.Time) er
 }
 
 // CountViews adds each movie's views (one entry per movie), creating the
-// rows of movies not known yet: one statement per 500 movies.
+// rows of movies not known yet: one statement per 1000 movies.
 func (s *Movies) CountViews(ctx context.Context, views []movie.ViewCount) error {
 	tx, err := s.db.tx(ctx)
 	if err != nil {
 		return err
 	}
-	for chunk := range slices.Chunk(views, 500) {
+	for chunk := range slices.Chunk(views, 1000) {
 		args := make([]any, 0, 3*len(chunk))
 		for _, v := range chunk {
 			args = append(args, v.MovieID, v.N, millis(v.At))
