@@ -135,7 +135,7 @@ func Load(getenv func(string) string) (Config, error) {
 	c.TopicReplication = int16(p.int(EnvTopicReplication, "1", 1, 32))
 	c.RetryMax = p.int(EnvRetryMax, "5", 0, 100)
 	c.MaxPatternTopics = p.int(EnvMaxPatternTopics, "64", 1, 1000)
-	c.ConsumerMaxInFlight = p.int(EnvConsumerMaxInFlight, "16", 1, 1024)
+	c.ConsumerMaxInFlight = p.int(EnvConsumerMaxInFlight, "16", 1, 512) // 512: a group's bound
 	c.ShutdownTimeout = p.duration(EnvShutdownTimeout, "30s")
 	c.RetryInitial = p.duration(EnvRetryInitial, "100ms")
 	c.TopicScanInterval = p.duration(EnvTopicScanInterval, "2s")

@@ -3,6 +3,7 @@ package router
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -25,6 +26,7 @@ type batcher struct {
 	consumer events.Consumer
 	inbox    Inbox
 	grace    time.Duration
+	logger   *slog.Logger
 
 	mu      sync.Mutex
 	pending map[string]*batch // the gathering batch, by event type
@@ -43,15 +45,19 @@ type batch struct {
 	err   error
 }
 
-func newBatcher(c events.Consumer, ib Inbox, grace time.Duration) *batcher {
-	return &batcher{consumer: c, inbox: ib, grace: grace, pending: map[string]*batch{}, running: map[string]bool{}}
+func newBatcher(c events.Consumer, ib Inbox, grace time.Duration, logger *slog.Logger) *batcher {
+	return &batcher{consumer: c, inbox: ib, grace: grace, logger: logger, pending: map[string]*batch{}, running: map[string]bool{}}
 }
 
 // middleware sends events of batch routes through a batch and everything
 // else (and any event whose batch failed) to the next handler: the inbox and
-// the dispatcher.
+// the dispatcher. A consumer with side effects never batches: its inbox
+// look-up comes before the route.
 func (b *batcher) middleware(h message.HandlerFunc) message.HandlerFunc {
 	return func(msg *message.Message) ([]*message.Message, error) {
+		if b.consumer.SideEffects {
+			return h(msg)
+		}
 		env, err := decode(msg)
 		if err != nil {
 			return h(msg)
@@ -127,6 +133,7 @@ func (b *batcher) lead(routerCtx context.Context, eventType string, bt *batch) {
 	defer cancel()
 	defer func() {
 		if r := recover(); r != nil {
+			b.logger.Error("batch panicked; its events run alone", "group", b.consumer.Group, "events", len(bt.ids), "panic", r)
 			bt.err = errBatchPanicked // each event runs alone, where the recoverer reports it
 		}
 	}()

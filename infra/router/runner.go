@@ -173,7 +173,7 @@ func (r *Runner) addHandler(c events.Consumer, topic string) error {
 		retry(r.settings.RetryMax, r.settings.RetryInitial, r.logger),
 		attemptRecord(time.Now),
 		middleware.Recoverer,
-		newBatcher(c, r.inbox, r.settings.Grace).middleware,
+		newBatcher(c, r.inbox, r.settings.Grace, r.logger).middleware,
 		inbox(r.inbox, c.Group, r.settings.Grace, c.SideEffects),
 	)
 	r.handlers[name] = h
