@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
-	"strings"
 	"time"
 
 	"github.com/IBM/sarama"
@@ -70,22 +68,6 @@ func (a *Admin) EnsureTopics(topics ...string) error {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-}
-
-// TopicsWithPrefix lists existing topics whose names start with prefix, sorted.
-func (a *Admin) TopicsWithPrefix(prefix string) ([]string, error) {
-	all, err := a.admin.ListTopics()
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for t := range all {
-		if strings.HasPrefix(t, prefix) {
-			out = append(out, t)
-		}
-	}
-	sort.Strings(out)
-	return out, nil
 }
 
 // Ping checks that a broker answers a metadata request.
