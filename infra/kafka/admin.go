@@ -9,7 +9,7 @@ import (
 	"github.com/IBM/sarama"
 )
 
-// Admin creates and lists topics.
+// Admin creates topics and checks that the cluster answers.
 type Admin struct {
 	admin             sarama.ClusterAdmin
 	partitions        int32
