@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
+	"github.com/ThreeDotsLabs/watermill"
+	wmkafka "github.com/ThreeDotsLabs/watermill-kafka/v3/pkg/kafka"
 	"github.com/google/uuid"
 
 	"github.com/reelay/reelay/events"
@@ -183,7 +185,12 @@ func baselineConsume(b *testing.B, in *instance, n int) time.Duration {
 	if err := admin.EnsureTopics(topic); err != nil {
 		b.Fatal(err)
 	}
-	sub, err := kafka.NewSubscriber(in.brokers, uid("bench-group"), fileLogger(in.t))
+	// The baseline: watermill-kafka's own subscriber, acking at once.
+	sc := wmkafka.DefaultSaramaSubscriberConfig()
+	sc.Version = sarama.V3_6_0_0
+	sc.Consumer.Offsets.Initial = sarama.OffsetOldest
+	sub, err := wmkafka.NewSubscriber(wmkafka.SubscriberConfig{Brokers: in.brokers, Unmarshaler: kafka.Marshaler{},
+		OverwriteSaramaConfig: sc, ConsumerGroup: uid("bench-group")}, watermill.NopLogger{})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -45,17 +45,3 @@ func producerConfig(clientID string, sec Security) *sarama.Config {
 	c.Producer.Partitioner = NewPartitioner
 	return c
 }
-
-// consumerConfig reads from the oldest offset on a group's first start and
-// commits marked offsets every second and on close.
-func consumerConfig(clientID string, sec Security) *sarama.Config {
-	c := baseConfig(clientID, sec)
-	c.Consumer.Return.Errors = true
-	c.Consumer.Offsets.Initial = sarama.OffsetOldest
-	c.Consumer.Offsets.AutoCommit.Enable = true
-	c.Consumer.Offsets.AutoCommit.Interval = time.Second
-	c.Consumer.Group.Rebalance.GroupStrategies = []sarama.BalanceStrategy{sarama.NewBalanceStrategySticky()}
-	c.Consumer.Group.Session.Timeout = 10 * time.Second
-	c.Consumer.Group.Heartbeat.Interval = time.Second
-	return c
-}
