@@ -41,10 +41,12 @@ type Route struct {
 	// type at once, each already accepted by Check; the batch commits in one
 	// transaction with an inbox row per event, and holds only events not
 	// applied before.
-	HandleBatch func(ctx context.Context, es []Envelope) error
-	// Check decodes and validates one event without applying it; set with
-	// HandleBatch, so that a bad event is refused alone, never in a batch.
-	Check func(e Envelope) error
+	// data[i] is what Check returned for es[i].
+	HandleBatch func(ctx context.Context, es []Envelope, data []any) error
+	// Check decodes and validates one event without applying it, and
+	// returns its data for HandleBatch; set with HandleBatch, so that a bad
+	// event is refused alone, never in a batch, and is decoded once.
+	Check func(e Envelope) (any, error)
 }
 
 // Validator is event data that can check itself.
@@ -78,11 +80,14 @@ type Item[T Validator] struct {
 // statement what per-event handlers do in many (the views of one movie
 // counted with one +n). The guarantees are those of On: each event is
 // decoded and validated first (a bad one is dead-lettered alone), applied
-// exactly once per group through its own inbox row, and events of one key
-// arrive in order. fn must keep that order where it matters, and must not
-// act outside the store (it may run again for events that were rolled back):
-// if a batch fails, each of its events is tried again in a batch of one, so
-// one failing event cannot hold back the others.
+// exactly once per group through its own inbox row. A batch may hold
+// several events of one key, in offset order, and batches are applied one
+// after the other; fn must keep that order where it matters. If a batch
+// fails, each of its events is tried again in a batch of one, so one failing
+// event cannot hold back the others, and those retries may apply a key's
+// events out of order: use OnBatch for effects that do not depend on the
+// order of a key's events (counts, sums, sets), On for the rest. fn must not
+// act outside the store (it may run again for events that were rolled back).
 func OnBatch[T Validator](eventType string, fn func(ctx context.Context, batch []Item[T]) error) Route {
 	decode := func(e Envelope) (T, error) {
 		var data T
@@ -100,15 +105,11 @@ func OnBatch[T Validator](eventType string, fn func(ctx context.Context, batch [
 			}
 			return fn(ctx, []Item[T]{{Envelope: e, Data: data}})
 		},
-		Check: func(e Envelope) error { _, err := decode(e); return err },
-		HandleBatch: func(ctx context.Context, es []Envelope) error {
+		Check: func(e Envelope) (any, error) { return decode(e) },
+		HandleBatch: func(ctx context.Context, es []Envelope, data []any) error {
 			batch := make([]Item[T], len(es))
 			for i, e := range es {
-				data, err := decode(e)
-				if err != nil {
-					return err
-				}
-				batch[i] = Item[T]{Envelope: e, Data: data}
+				batch[i] = Item[T]{Envelope: e, Data: data[i].(T)}
 			}
 			return fn(ctx, batch)
 		},

@@ -256,6 +256,12 @@ func checkAttribute(name, v string) error {
 	return nil
 }
 
+// usableAttribute says whether checkAttribute accepts v, without building
+// the error that says why not (an optional attribute is often absent).
+func usableAttribute(v string) bool {
+	return v != "" && len(v) <= MaxAttributeLength && utf8.ValidString(v) && !strings.ContainsFunc(v, unicode.IsControl)
+}
+
 // Identity is what the router needs of a record before it decodes it: the
 // attributes that key and label it. Nothing in it is validated but
 // CorrelationID; Decode judges the rest.
@@ -302,7 +308,7 @@ func (i Identity) DedupID() string {
 // to the legacy header. An invalid one counts as absent.
 func headerCorrelationID(headers map[string]string) string {
 	for _, h := range [...]string{HeaderCorrelationID, HeaderLegacyCorrelationID} {
-		if v := headers[h]; checkAttribute(h, v) == nil {
+		if v := headers[h]; usableAttribute(v) {
 			return v
 		}
 	}
@@ -313,7 +319,7 @@ func headerCorrelationID(headers map[string]string) string {
 // bounded printable JSON string, else "".
 func jsonCorrelationID(raw json.RawMessage) string {
 	var v string
-	if len(raw) == 0 || json.Unmarshal(raw, &v) != nil || checkAttribute("correlationid", v) != nil {
+	if len(raw) == 0 || json.Unmarshal(raw, &v) != nil || !usableAttribute(v) {
 		return ""
 	}
 	return v

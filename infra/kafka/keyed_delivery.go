@@ -2,6 +2,7 @@ package kafka
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -44,7 +45,7 @@ func (s *KeyedSubscriber) send(sub *subscription) {
 			timer.Stop()
 			continue
 		}
-		msg, cancel := s.message(sub.ctx, d.rec)
+		msg, cancel := s.message(sub.ctx, d)
 		select {
 		case sub.out <- msg:
 			s.awaits.Add(1)
@@ -85,12 +86,51 @@ func (s *KeyedSubscriber) take(sub *subscription) (delivery, time.Time) {
 	return delivery{}, retryAt
 }
 
-// message builds the message of rec, its context derived from ctx.
-func (s *KeyedSubscriber) message(ctx context.Context, rec *kgo.Record) (*message.Message, context.CancelFunc) {
-	msg, _ := s.marshaler.UnmarshalRecord(rec) // never fails
-	mctx, cancel := context.WithCancel(withRecord(ctx, rec))
+// message builds the message of d's record, its context derived from ctx.
+func (s *KeyedSubscriber) message(ctx context.Context, d delivery) (*message.Message, context.CancelFunc) {
+	msg, _ := s.marshaler.UnmarshalRecord(d.rec) // never fails
+	ctx = context.WithValue(withRecord(ctx, d.rec), sequencerKey{}, &sequencer{s: s, d: d})
+	mctx, cancel := context.WithCancel(ctx)
 	msg.SetContext(mctx)
 	return msg, cancel
+}
+
+// sequencer lets the consumer of a delivery say it was sequenced.
+type sequencer struct {
+	s    *KeyedSubscriber
+	d    delivery
+	once sync.Once
+}
+
+type sequencerKey struct{}
+
+// Sequenced tells the KeyedSubscriber that the message whose context ctx is
+// has been put in line to be applied before any later record of its key:
+// the subscriber may then hand out the key's next record while this one is
+// still out. A consumer that calls it takes over order per key: it must
+// apply the key's records in the order it receives them and should nack
+// the records of a key behind one it nacks. Batch routes call it once an
+// event has joined a batch (batches of a type are applied one after the
+// other). It does nothing for a context the KeyedSubscriber did not make,
+// and after the first call.
+func Sequenced(ctx context.Context) {
+	sq, ok := ctx.Value(sequencerKey{}).(*sequencer)
+	if !ok {
+		return
+	}
+	sq.once.Do(func() { sq.s.sequenced(sq.d) })
+}
+
+// sequenced lets d's lane hand out its next record.
+func (s *KeyedSubscriber) sequenced(d delivery) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if d.part.removed || !d.part.queue.sequenced(d.rec) {
+		return
+	}
+	if d.part.sub != nil {
+		wake(d.part.sub)
+	}
 }
 
 // await settles a message once it is acked or nacked; it stops waiting when

@@ -254,6 +254,66 @@ func TestKeyedSubscriberCommitWaitsForGaps(t *testing.T) {
 	}
 }
 
+// TestKeyedSubscriberSequencedRunsAKeyAhead: one key's records, each
+// sequenced and none acked: all of them are out at once, in offset order;
+// acked newest first, the commit point still reaches the end, so a restart
+// of the group gets only the record produced after.
+func TestKeyedSubscriberSequencedRunsAKeyAhead(t *testing.T) {
+	t.Parallel()
+	brokers := testBrokers(t)
+	topic := uniqueName(t, "sequenced")
+	group := uniqueName(t, "sequenced-group")
+	createTopic(t, brokers, topic, 1)
+	const n = 10
+	cl := producer(t, brokers)
+	produce(t, cl, keyedRecords(topic, 1, n)...)
+
+	cfg := fastConfig(brokers, group)
+	sub, err := kafka.NewKeyedSubscriber(cfg, testLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch, err := sub.Subscribe(context.Background(), topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var msgs []*message.Message
+	for i := range n {
+		select {
+		case msg := <-ch:
+			if _, seq := parseValue(t, msg.Payload); seq != i {
+				t.Fatalf("message %d has sequence %d", i, seq)
+			}
+			msgs = append(msgs, msg)
+			kafka.Sequenced(msg.Context())
+		case <-time.After(30 * time.Second):
+			t.Fatalf("%d of %d messages out at once", i, n)
+		}
+	}
+	for _, msg := range slices.Backward(msgs) {
+		msg.Ack()
+	}
+	if err := sub.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	produce(t, cl, &kgo.Record{Topic: topic, Key: []byte("key-0"), Value: []byte("after")})
+	next := newKeyed(t, cfg)
+	ch, err = next.Subscribe(context.Background(), topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case msg := <-ch:
+		if string(msg.Payload) != "after" {
+			t.Fatalf("after a restart: %s, want the record after the acked ones", msg.Payload)
+		}
+		msg.Ack()
+	case <-time.After(30 * time.Second):
+		t.Fatal("nothing after a restart")
+	}
+}
+
 // TestKeyedSubscriberCommitsOnRevoke: members join and leave a group while
 // records are produced and handled; offsets are committed only on revoke
 // and on close (CommitInterval is an hour). Each step waits until the

@@ -2,6 +2,7 @@ package kafka
 
 import (
 	"container/heap"
+	"slices"
 	"sort"
 	"time"
 
@@ -13,15 +14,20 @@ import (
 // KeyedSubscriber calls it under its own.
 //
 // Order: records are grouped into lanes by key; records without a key
-// (null key) share one lane of their own. A lane hands out one record at a
-// time, in offset order, and its next record only once that one is acked:
-// two records of one key are never out together. Records of different lanes
-// are out together, up to maxInFlight. Among the lanes that may hand out a
-// record, the one whose record has the lowest offset goes first, so that the
-// commit offset moves as early as it can.
+// (null key) share one lane of their own. A lane hands out its records in
+// offset order, and its next record only once the one it handed out last is
+// settled (acked or nacked) or sequenced: sequenced says the consumer has
+// put the record in line to be applied before any later record of its key
+// (Sequenced, used by batch routes), so the key's next record may go while
+// that one is still out. Without sequencing two records of one key are
+// never out together. Records of different lanes are out together, up to
+// maxInFlight. Among the lanes that may hand out a record, the one whose
+// next record has the lowest offset goes first, so that the commit offset
+// moves as early as it can.
 //
-// Nack: a nacked record stays at the head of its lane and is handed out
-// again after the backoff; the lane waits, the other lanes go on.
+// Nack: a nacked record stays in its lane and is handed out again, with
+// every record of the lane behind it, after the backoff and once no record
+// of the lane is out any more; the lane waits, the other lanes go on.
 //
 // Commit: the commit offset is the offset after the longest prefix of
 // acked records: an ack above an unacked record (a gap) waits for the gap.
@@ -32,7 +38,7 @@ type partitionQueue struct {
 	backoff     time.Duration
 
 	lanes   map[laneKey]*lane
-	ready   laneHeap // lanes whose head may be handed out, lowest head offset first
+	ready   laneHeap // lanes that may hand out a record, lowest next offset first (and stale items)
 	waiting []*lane  // nacked lanes, until their retryAt
 
 	// window holds the offsets added and not yet part of the acked prefix,
@@ -67,12 +73,23 @@ func laneOf(rec *kgo.Record) laneKey {
 	return laneKey{key: string(rec.Key)}
 }
 
-// lane is the queue of one key's records.
+// lane is the queue of one key's records not yet acked, in offset order:
+// first those handed out (out or nacked), then those queued.
 type lane struct {
 	key     laneKey
-	records []*kgo.Record // in offset order; records[0] is out while busy
-	busy    bool
+	entries []laneEntry
+	out     int         // entries handed out and not settled
+	nacked  int         // entries nacked, waiting for the lane's redelivery
+	last    *kgo.Record // the record handed out last, while it is out and not sequenced
 	retryAt time.Time
+	inHeap  bool   // the lane has a valid item in the ready heap
+	gen     uint64 // items of older generations are stale
+}
+
+type laneEntry struct {
+	rec    *kgo.Record
+	out    bool
+	nacked bool
 }
 
 type windowEntry struct {
@@ -84,6 +101,22 @@ type windowEntry struct {
 func newPartitionQueue(topic string, partition int32, maxInFlight int, backoff time.Duration) *partitionQueue {
 	return &partitionQueue{topic: topic, partition: partition, maxInFlight: maxInFlight, backoff: backoff,
 		lanes: map[laneKey]*lane{}, nextOffset: -1}
+}
+
+// queued is the position of the lane's next record to hand out.
+func (l *lane) queued() int { return l.out + l.nacked }
+
+// canHandOut says whether the lane may hand out its next record now.
+func (l *lane) canHandOut() bool {
+	return l.nacked == 0 && l.retryAt.IsZero() && l.last == nil && l.queued() < len(l.entries)
+}
+
+// offer puts l among the ready lanes when it may hand out.
+func (q *partitionQueue) offer(l *lane) {
+	if !q.draining && !l.inHeap && l.canHandOut() {
+		l.inHeap = true
+		heap.Push(&q.ready, readyItem{l: l, off: l.entries[l.queued()].rec.Offset, gen: l.gen})
+	}
 }
 
 // add queues rec behind the records of its key. It returns false, and drops
@@ -102,31 +135,40 @@ func (q *partitionQueue) add(rec *kgo.Record) bool {
 		l = &lane{key: k}
 		q.lanes[k] = l
 	}
-	l.records = append(l.records, rec)
-	if len(l.records) == 1 && !l.busy && l.retryAt.IsZero() {
-		heap.Push(&q.ready, l)
-	}
+	l.entries = append(l.entries, laneEntry{rec: rec})
+	q.offer(l)
 	return true
 }
 
-// next hands out the record to process next, or nil when every lane with a
-// record is busy or waiting, maxInFlight records are out, or the queue is
-// draining. now releases the nacked lanes whose backoff is over.
+// next hands out the record to process next, or nil when no lane may hand
+// out, maxInFlight records are out, or the queue is draining. now releases
+// the nacked lanes whose backoff is over.
 func (q *partitionQueue) next(now time.Time) *kgo.Record {
 	if q.draining || q.inFlight >= q.maxInFlight {
 		return nil
 	}
 	q.release(now)
-	if q.ready.Len() == 0 {
-		return nil
+	for q.ready.Len() > 0 {
+		it := heap.Pop(&q.ready).(readyItem)
+		l := it.l
+		if it.gen != l.gen || !l.inHeap {
+			continue // stale: the lane was reset after it was offered
+		}
+		l.inHeap = false
+		if !l.canHandOut() {
+			continue // a nack came after the lane was offered
+		}
+		e := &l.entries[l.queued()]
+		e.out = true
+		l.out++
+		l.last = e.rec
+		q.inFlight++
+		return e.rec
 	}
-	l := heap.Pop(&q.ready).(*lane)
-	l.busy = true
-	q.inFlight++
-	return l.records[0]
+	return nil
 }
 
-// release moves the waiting lanes whose retryAt is not after now to ready.
+// release makes the waiting lanes whose retryAt is not after now ready.
 func (q *partitionQueue) release(now time.Time) {
 	kept := q.waiting[:0]
 	for _, l := range q.waiting {
@@ -135,7 +177,7 @@ func (q *partitionQueue) release(now time.Time) {
 			continue
 		}
 		l.retryAt = time.Time{}
-		heap.Push(&q.ready, l)
+		q.offer(l)
 	}
 	clear(q.waiting[len(kept):])
 	q.waiting = kept
@@ -152,65 +194,104 @@ func (q *partitionQueue) nextRetry() (at time.Time, ok bool) {
 	return at, ok
 }
 
-// out returns rec's lane when rec is the record it has out.
-func (q *partitionQueue) out(rec *kgo.Record) *lane {
+// out returns rec's lane and position when rec is out.
+func (q *partitionQueue) out(rec *kgo.Record) (*lane, int) {
 	l := q.lanes[laneOf(rec)]
-	if l == nil || !l.busy || l.records[0] != rec {
-		return nil
+	if l == nil {
+		return nil, -1
 	}
-	return l
+	for i := range l.queued() {
+		if e := l.entries[i]; e.rec == rec && e.out {
+			return l, i
+		}
+	}
+	return nil, -1
 }
 
-// ack marks rec, which next handed out, as done: its lane hands out its next
-// record, and the commit offset moves past rec once every record below it is
-// acked. It returns false (and changes nothing) for a record that is not out.
+// sequenced lets rec's lane hand out its next record while rec is out. It
+// returns false (and changes nothing) when rec is not the record its lane
+// handed out last, or is no longer out.
+func (q *partitionQueue) sequenced(rec *kgo.Record) bool {
+	l := q.lanes[laneOf(rec)]
+	if l == nil || l.last != rec {
+		return false
+	}
+	l.last = nil
+	q.offer(l)
+	return true
+}
+
+// ack marks rec, which next handed out, as done: its lane may hand out its
+// next record, and the commit offset moves past rec once every record below
+// it is acked. It returns false (and changes nothing) for a record that is
+// not out.
 func (q *partitionQueue) ack(rec *kgo.Record) bool {
-	l := q.out(rec)
+	l, i := q.out(rec)
 	if l == nil {
 		return false
 	}
-	q.popHead(l)
+	l.entries = slices.Delete(l.entries, i, i+1)
+	l.out--
+	q.inFlight--
+	q.held--
+	q.settled(l, rec)
 	q.markAcked(rec.Offset)
 	return true
 }
 
-// nack puts rec, which next handed out, back at the head of its lane, to be
-// handed out again after the backoff; its lane waits until then. It returns
-// false for a record that is not out.
+// nack marks rec, which next handed out, to be handed out again, with the
+// records of its lane behind it, after the backoff; its lane waits until
+// then. It returns false for a record that is not out.
 func (q *partitionQueue) nack(rec *kgo.Record, now time.Time) bool {
 	return q.retry(rec, now.Add(q.backoff))
 }
 
 // retry is nack with the time the lane may hand out again.
 func (q *partitionQueue) retry(rec *kgo.Record, at time.Time) bool {
-	l := q.out(rec)
+	l, i := q.out(rec)
 	if l == nil {
 		return false
 	}
+	l.out--
+	q.inFlight--
 	if q.draining {
-		q.popHead(l) // not redelivered here: the partition's next owner reads it again
+		// Not redelivered here: the partition's next owner reads it again.
+		l.entries = slices.Delete(l.entries, i, i+1)
+		q.held--
+		q.settled(l, rec)
 		return true
 	}
-	l.busy = false
-	q.inFlight--
-	l.retryAt = at
-	q.waiting = append(q.waiting, l)
+	l.entries[i].out, l.entries[i].nacked = false, true
+	l.nacked++
+	if !l.retryAt.After(at) {
+		l.retryAt = at
+	}
+	q.settled(l, rec)
 	return true
 }
 
-// popHead removes the record lane l has out.
-func (q *partitionQueue) popHead(l *lane) {
-	l.records[0] = nil
-	l.records = l.records[1:]
-	l.busy = false
-	q.inFlight--
-	q.held--
-	switch {
-	case len(l.records) == 0:
-		delete(q.lanes, l.key)
-	case !q.draining:
-		heap.Push(&q.ready, l)
+// settled updates lane l after rec, one of its records out, was acked or
+// nacked: once nothing of a lane with a nacked record is out, the lane
+// hands out again from its first record after its retryAt.
+func (q *partitionQueue) settled(l *lane, rec *kgo.Record) {
+	if l.last == rec {
+		l.last = nil
 	}
+	if l.out == 0 && l.nacked > 0 {
+		l.gen++ // its next record changes: an item in the ready heap is stale
+		l.inHeap = false
+		for i := range l.nacked {
+			l.entries[i].nacked = false
+		}
+		l.nacked = 0
+		q.waiting = append(q.waiting, l)
+		return
+	}
+	if len(l.entries) == 0 {
+		delete(q.lanes, l.key) // nothing queued: not in the ready heap either
+		return
+	}
+	q.offer(l)
 }
 
 // markAcked adds offset to the acked records and moves the commit offset
@@ -250,14 +331,17 @@ func (q *partitionQueue) drain() int {
 	q.draining = true
 	dropped := 0
 	for k, l := range q.lanes {
-		keep := 0
-		if l.busy {
-			keep = 1
+		kept := l.entries[:0]
+		for _, e := range l.entries {
+			if e.out {
+				kept = append(kept, e)
+			}
 		}
-		dropped += len(l.records) - keep
-		clear(l.records[keep:])
-		l.records = l.records[:keep]
-		if keep == 0 {
+		dropped += len(l.entries) - len(kept)
+		clear(l.entries[len(kept):])
+		l.entries = kept
+		l.nacked, l.inHeap = 0, false
+		if len(kept) == 0 {
 			delete(q.lanes, k)
 		}
 	}
@@ -268,17 +352,25 @@ func (q *partitionQueue) drain() int {
 	return dropped
 }
 
-// laneHeap orders lanes by the offset of their head record.
-type laneHeap []*lane
+// readyItem is a lane in the ready heap, under the offset of the record it
+// may hand out when the lane was offered.
+type readyItem struct {
+	l   *lane
+	off int64
+	gen uint64
+}
+
+// laneHeap orders ready lanes by the offset of their next record.
+type laneHeap []readyItem
 
 func (h laneHeap) Len() int           { return len(h) }
-func (h laneHeap) Less(i, j int) bool { return h[i].records[0].Offset < h[j].records[0].Offset }
+func (h laneHeap) Less(i, j int) bool { return h[i].off < h[j].off }
 func (h laneHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *laneHeap) Push(x any)        { *h = append(*h, x.(*lane)) }
+func (h *laneHeap) Push(x any)        { *h = append(*h, x.(readyItem)) }
 func (h *laneHeap) Pop() any {
 	old := *h
-	l := old[len(old)-1]
-	old[len(old)-1] = nil
+	it := old[len(old)-1]
+	old[len(old)-1] = readyItem{}
 	*h = old[:len(old)-1]
-	return l
+	return it
 }

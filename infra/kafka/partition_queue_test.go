@@ -165,3 +165,85 @@ func TestPartitionQueueIgnoresRecordsNotOutAndDuplicates(t *testing.T) {
 	}
 	wantCommit(t, q, 1)
 }
+
+func TestPartitionQueueSequencedRecordLetsItsKeyGoOn(t *testing.T) {
+	t.Parallel()
+	now := time.Now()
+	q, recs := queueOf(16, "a", "a", "a", "b")
+	wantOffsets(t, "first", drainOut(q, now), 0, 3)
+	if q.sequenced(recs[1]) {
+		t.Fatal("a record not out was sequenced")
+	}
+	if !q.sequenced(recs[0]) {
+		t.Fatal("sequencing the record out refused")
+	}
+	if q.sequenced(recs[0]) {
+		t.Fatal("a record sequenced twice")
+	}
+	wantOffsets(t, "a's next while its first is out", drainOut(q, now), 1)
+	wantOffsets(t, "but no further until that one is sequenced", drainOut(q, now))
+	q.ack(recs[1])
+	wantOffsets(t, "an ack of the last one out frees the lane", drainOut(q, now), 2)
+	if _, _, ok := q.commitPoint(); ok {
+		t.Fatal("offset 1 acked above 0 moved the commit point")
+	}
+	q.ack(recs[0])
+	wantCommit(t, q, 2)
+	q.ack(recs[2])
+	q.ack(recs[3])
+	wantCommit(t, q, 4)
+	if len(q.lanes) != 0 || q.inFlight != 0 || q.held != 0 {
+		t.Fatalf("left lanes %d, in flight %d, held %d", len(q.lanes), q.inFlight, q.held)
+	}
+}
+
+func TestPartitionQueueNackOfSequencedRecordsRedeliversTheRunInOrder(t *testing.T) {
+	t.Parallel()
+	now := time.Now()
+	q, recs := queueOf(16, "a", "a", "a", "a")
+	drainOut(q, now)
+	q.sequenced(recs[0])
+	drainOut(q, now)
+	q.sequenced(recs[1])
+	wantOffsets(t, "three of a's records out", drainOut(q, now), 2)
+	q.nack(recs[1], now)
+	wantOffsets(t, "a nack stops the lane", drainOut(q, now.Add(time.Hour)))
+	q.nack(recs[2], now)
+	wantOffsets(t, "still stopped while a record is out", drainOut(q, now.Add(time.Hour)))
+	q.ack(recs[0])
+	wantOffsets(t, "nothing before the backoff", drainOut(q, now))
+	later := now.Add(time.Second)
+	wantOffsets(t, "after it: the first nacked record, alone", drainOut(q, later), 1)
+	q.sequenced(recs[1])
+	wantOffsets(t, "then the rest in order", drainOut(q, later), 2)
+	q.sequenced(recs[2])
+	wantOffsets(t, "and the record never handed out", drainOut(q, later), 3)
+	q.ack(recs[1])
+	q.ack(recs[2])
+	q.ack(recs[3])
+	wantCommit(t, q, 4)
+	if len(q.lanes) != 0 || q.inFlight != 0 || q.held != 0 || q.ready.Len() != 0 {
+		t.Fatalf("left lanes %d, in flight %d, held %d, ready %d", len(q.lanes), q.inFlight, q.held, q.ready.Len())
+	}
+}
+
+func TestPartitionQueueDrainKeepsSequencedRecordsOut(t *testing.T) {
+	t.Parallel()
+	now := time.Now()
+	q, recs := queueOf(16, "a", "a", "a")
+	drainOut(q, now)
+	q.sequenced(recs[0])
+	drainOut(q, now)
+	if dropped := q.drain(); dropped != 1 {
+		t.Fatalf("dropped %d, want the one queued record", dropped)
+	}
+	q.ack(recs[1])
+	if _, _, ok := q.commitPoint(); ok {
+		t.Fatal("commit point moved above the record still out")
+	}
+	q.ack(recs[0])
+	wantCommit(t, q, 2)
+	if q.inFlight != 0 || q.held != 0 {
+		t.Fatalf("in flight %d, held %d", q.inFlight, q.held)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 
 	"github.com/reelay/reelay/events"
+	"github.com/reelay/reelay/infra/kafka"
 )
 
 // batcher applies the events of batch routes (events.OnBatch) that arrive
@@ -19,14 +20,25 @@ import (
 // done. Under load batches grow; alone, an event waits for nobody. Every
 // event of a batch returns that batch's outcome. An event whose batch fails
 // goes on alone through the inbox and its route (a batch of one), so
-// retries and dead-lettering stay per event. Events of one key never share
-// a batch: the subscriber hands out a key's next event only after the
-// previous one is acked.
+// retries and dead-lettering stay per event.
+//
+// Order per key: once an event has joined a batch, the batcher tells the
+// subscriber (kafka.Sequenced), which may then hand out the key's next
+// event before this one is acked; that event joins the same batch or a
+// later one, and batches of a type are applied one after the other, each in
+// the order its events joined. So a batch holds runs of a key's events in
+// offset order, and a hot key costs one batch, not one per event. After a
+// failed batch its events run alone, concurrently: the events of a key in
+// it may then be applied out of order, which is why batch routes are for
+// effects that do not depend on order (events.OnBatch).
 type batcher struct {
 	consumer events.Consumer
 	inbox    Inbox
 	grace    time.Duration
 	logger   *slog.Logger
+	// sequenced tells the subscriber an event has joined a batch
+	// (kafka.Sequenced).
+	sequenced func(context.Context)
 
 	mu      sync.Mutex
 	pending map[string]*batch // the gathering batch, by event type
@@ -39,6 +51,7 @@ type batch struct {
 	route events.Route
 	ids   []string
 	envs  []events.Envelope
+	data  []any         // decoded by the route's Check
 	turn  chan struct{} // closed when the batch may be applied
 	done  chan struct{} // closed once applied
 	fresh map[int]bool  // positions applied now (not before)
@@ -46,7 +59,8 @@ type batch struct {
 }
 
 func newBatcher(c events.Consumer, ib Inbox, grace time.Duration, logger *slog.Logger) *batcher {
-	return &batcher{consumer: c, inbox: ib, grace: grace, logger: logger, pending: map[string]*batch{}, running: map[string]bool{}}
+	return &batcher{consumer: c, inbox: ib, grace: grace, logger: logger, sequenced: kafka.Sequenced,
+		pending: map[string]*batch{}, running: map[string]bool{}}
 }
 
 // middleware sends events of batch routes through a batch and everything
@@ -63,10 +77,14 @@ func (b *batcher) middleware(h message.HandlerFunc) message.HandlerFunc {
 			return h(msg)
 		}
 		route, ok := b.consumer.BatchRoute(env.Type)
-		if !ok || route.Check(env) != nil {
+		if !ok {
 			return h(msg)
 		}
-		applied, err := b.submit(msg, route, env)
+		data, err := route.Check(env)
+		if err != nil {
+			return h(msg)
+		}
+		applied, err := b.submit(msg, route, env, data)
 		if errors.Is(err, errShuttingDown) {
 			return nil, err // redelivered after the restart
 		}
@@ -83,7 +101,7 @@ func (b *batcher) middleware(h message.HandlerFunc) message.HandlerFunc {
 // submit adds the event to the gathering batch of its type, or opens one
 // and leads it, and waits for the batch's outcome: applied is false for an
 // event applied before.
-func (b *batcher) submit(msg *message.Message, route events.Route, env events.Envelope) (applied bool, err error) {
+func (b *batcher) submit(msg *message.Message, route events.Route, env events.Envelope, data any) (applied bool, err error) {
 	b.mu.Lock()
 	bt := b.pending[env.Type]
 	if bt == nil {
@@ -93,12 +111,14 @@ func (b *batcher) submit(msg *message.Message, route events.Route, env events.En
 	pos := len(bt.ids)
 	bt.ids = append(bt.ids, msg.UUID)
 	bt.envs = append(bt.envs, env)
+	bt.data = append(bt.data, data)
 	if pos == 0 && !b.running[env.Type] {
 		b.running[env.Type] = true
 		delete(b.pending, env.Type)
 		close(bt.turn)
 	}
 	b.mu.Unlock()
+	b.sequenced(msg.Context())
 
 	if pos == 0 {
 		<-bt.turn
@@ -138,11 +158,11 @@ func (b *batcher) lead(routerCtx context.Context, eventType string, bt *batch) {
 		}
 	}()
 	fresh, err := b.inbox.ApplyBatch(ctx, b.consumer.Group, bt.ids, func(ctx context.Context, fresh []int) error {
-		envs := make([]events.Envelope, len(fresh))
+		envs, data := make([]events.Envelope, len(fresh)), make([]any, len(fresh))
 		for i, p := range fresh {
-			envs[i] = bt.envs[p]
+			envs[i], data[i] = bt.envs[p], bt.data[p]
 		}
-		return bt.route.HandleBatch(ctx, envs)
+		return bt.route.HandleBatch(ctx, envs, data)
 	})
 	bt.err = err
 	bt.fresh = make(map[int]bool, len(fresh))

@@ -31,9 +31,8 @@ func correlation(base *slog.Logger, handler string) message.HandlerMiddleware {
 			if id == "" {
 				id = msg.UUID
 			}
-			log := base.With("correlation_id", id, "event_id", eventID, "event_source", source,
-				"dedup_id", msg.UUID, "handler", handler)
-			msg.SetContext(withLogger(msg.Context(), log))
+			msg.SetContext(withLogger(msg.Context(), base, "correlation_id", id, "event_id", eventID,
+				"event_source", source, "dedup_id", msg.UUID, "handler", handler))
 			return h(msg)
 		}
 	}
