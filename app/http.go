@@ -30,7 +30,7 @@ type serverParams struct {
 	Movies     httpapi.MovieQueries
 	Analytics  httpapi.AnalyticsQueries
 	Deliveries httpapi.DeliveryQueries
-	Admin      *kafka.Admin
+	Probe      *kafka.Probe
 	DB         *sqlstore.DB
 	Runner     *router.Runner
 	Metrics    *telemetry.Metrics
@@ -42,7 +42,7 @@ func newServer(p serverParams) *httpapi.Server {
 		Publisher: p.Publisher, Movies: p.Movies, Analytics: p.Analytics, Deliveries: p.Deliveries,
 		Idempotency: p.DB, IdempotencyTTL: p.Config.IdempotencyTTL,
 		Ready: map[string]httpapi.Check{
-			"broker":   p.Admin.Ping,
+			"broker":   p.Probe.Check,
 			"database": p.DB.Ping,
 			"handlers": func(context.Context) error { return p.Runner.Subscribed() },
 		},

@@ -31,9 +31,10 @@ var KafkaModule = fx.Module("kafka",
 		security,
 		brokers,
 		publisher,
-		func(p message.Publisher) *kafka.Events { return kafka.NewEvents(p) },
+		func(p message.Publisher, cfg config.Config) *kafka.Events { return kafka.NewEvents(p, cfg.PublishTimeout) },
 		func(e *kafka.Events) httpapi.Publisher { return e },
 		admin,
+		probe,
 		subscribers,
 	),
 	fx.Invoke(func(a *kafka.Admin) error { return a.EnsureTopics(events.StaticTopics()...) }),
@@ -96,6 +97,17 @@ func admin(lc fx.Lifecycle, b Brokers, cfg config.Config, sec kafka.Security) (*
 	return a, nil
 }
 
+// probe answers the readiness check "broker": whether the cluster can take
+// this instance's events now, asked of any live broker.
+func probe(lc fx.Lifecycle, b Brokers, sec kafka.Security) (*kafka.Probe, error) {
+	p, err := kafka.NewProbe(b, events.StaticTopics(), kafka.WithSecurity(sec))
+	if err != nil {
+		return nil, err
+	}
+	lc.Append(fx.StopHook(p.Close))
+	return p, nil
+}
+
 // hint names the variables to check when the brokers refused the
 // credentials or the certificate.
 func hint(err error) error {
@@ -131,6 +143,8 @@ func subscribers(lc fx.Lifecycle, cfg config.Config, b Brokers, sec kafka.Securi
 			// An event may be in flight for the whole grace: a revoked
 			// partition waits that long before it is given up.
 			RevokeTimeout:       cfg.ShutdownTimeout,
+			SessionTimeout:      cfg.KafkaSessionTimeout,
+			HeartbeatInterval:   cfg.KafkaSessionTimeout / 10,
 			RebalanceTimeout:    cfg.ShutdownTimeout + 30*time.Second,
 			CloseTimeout:        cfg.ShutdownTimeout,
 			PatternScanInterval: cfg.TopicScanInterval,

@@ -38,6 +38,8 @@ const (
 	EnvHTTPReadTimeout     = "REELAY_HTTP_READ_TIMEOUT"
 	EnvIdempotencyTTL      = "REELAY_IDEMPOTENCY_TTL"
 	EnvPprofAddr           = "REELAY_PPROF_ADDR"
+	EnvPublishTimeout      = "REELAY_PUBLISH_TIMEOUT"
+	EnvKafkaSessionTimeout = "REELAY_KAFKA_SESSION_TIMEOUT"
 )
 
 // GroupsNone, as REELAY_CONSUMER_GROUPS, runs the HTTP API and publisher alone.
@@ -86,6 +88,13 @@ type Config struct {
 	// IdempotencyTTL is how long an Idempotency-Key and its answer are
 	// remembered; expired keys are purged.
 	IdempotencyTTL time.Duration
+	// PublishTimeout bounds the wait for Kafka's acknowledgement of a
+	// request's event: past it the request is answered 503 with
+	// Retry-After, and a retry with the same Idempotency-Key is safe.
+	PublishTimeout time.Duration
+	// KafkaSessionTimeout is how long a consumer group waits for a silent
+	// member before giving its partitions to the others.
+	KafkaSessionTimeout time.Duration
 	// PprofAddr is where net/http/pprof is served (host:port on loopback
 	// only); empty, the default, serves nothing.
 	PprofAddr string
@@ -142,6 +151,8 @@ func Load(getenv func(string) string) (Config, error) {
 	c.TopicScanInterval = p.duration(EnvTopicScanInterval, "2s")
 	c.HTTPReadTimeout = p.duration(EnvHTTPReadTimeout, "30s")
 	c.IdempotencyTTL = p.duration(EnvIdempotencyTTL, "24h")
+	c.PublishTimeout = p.duration(EnvPublishTimeout, "3s")
+	c.KafkaSessionTimeout = p.duration(EnvKafkaSessionTimeout, "10s")
 	if err != nil {
 		return Config{}, err
 	}
@@ -151,13 +162,13 @@ func Load(getenv func(string) string) (Config, error) {
 // Validate checks every field; the error names the variable.
 func (c Config) Validate() error {
 	for _, a := range []struct{ env, addr string }{{EnvHTTPAddr, c.HTTPAddr}, {EnvEmbeddedKafkaAddr, c.EmbeddedKafkaAddr}} {
-		if _, _, err := net.SplitHostPort(a.addr); err != nil {
-			return invalid(a.env, a.addr, "host:port")
+		if !hostPort(a.addr) {
+			return invalid(a.env, a.addr, "host:port with a port from 0 to 65535")
 		}
 	}
 	for _, b := range c.KafkaBrokers {
-		if _, _, err := net.SplitHostPort(b); err != nil {
-			return invalid(EnvKafkaBrokers, strings.Join(c.KafkaBrokers, ","), "a comma-separated list of host:port")
+		if !hostPort(b) {
+			return invalid(EnvKafkaBrokers, strings.Join(c.KafkaBrokers, ","), "a comma-separated list of host:port (ports up to 65535)")
 		}
 	}
 	if err := c.validateKafkaSecurity(); err != nil {
@@ -193,12 +204,28 @@ func (c Config) Validate() error {
 		env string
 		v   time.Duration
 	}{{EnvShutdownTimeout, c.ShutdownTimeout}, {EnvRetryInitial, c.RetryInitial}, {EnvTopicScanInterval, c.TopicScanInterval},
-		{EnvIdempotencyTTL, c.IdempotencyTTL}} {
+		{EnvIdempotencyTTL, c.IdempotencyTTL}, {EnvPublishTimeout, c.PublishTimeout}} {
 		if d.v <= 0 {
 			return invalid(d.env, d.v.String(), "a positive duration such as 30s")
 		}
 	}
+	// Kafka brokers accept session timeouts from 6 s to 5 min by default
+	// (group.min/max.session.timeout.ms); heartbeats go every tenth of it.
+	if c.KafkaSessionTimeout < 3*time.Second || c.KafkaSessionTimeout > 5*time.Minute {
+		return invalid(EnvKafkaSessionTimeout, c.KafkaSessionTimeout.String(), "a duration from 3s to 5m, within the brokers' group.min/max.session.timeout.ms")
+	}
 	return nil
+}
+
+// hostPort reports whether addr is host:port with a numeric port that fits
+// in 16 bits.
+func hostPort(addr string) bool {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	n, err := strconv.ParseUint(port, 10, 16)
+	return err == nil && n <= 65535
 }
 
 func invalid(env, value, allowed string) error {

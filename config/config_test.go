@@ -94,6 +94,14 @@ func TestLoadRejects(t *testing.T) {
 		{"pprof on all interfaces", config.EnvPprofAddr, "0.0.0.0:6060"},
 		{"pprof on a LAN address", config.EnvPprofAddr, "192.168.1.10:6060"},
 		{"pprof not host:port", config.EnvPprofAddr, "6060"},
+		{"publish timeout zero", config.EnvPublishTimeout, "0s"},
+		{"publish timeout not a duration", config.EnvPublishTimeout, "3"},
+		{"session timeout too short", config.EnvKafkaSessionTimeout, "2s"},
+		{"session timeout too long", config.EnvKafkaSessionTimeout, "10m"},
+		{"http port out of range", config.EnvHTTPAddr, "127.0.0.1:99999"},
+		{"http port not a number", config.EnvHTTPAddr, "127.0.0.1:http"},
+		{"embedded broker port out of range", config.EnvEmbeddedKafkaAddr, "127.0.0.1:65536"},
+		{"broker port out of range", config.EnvKafkaBrokers, "k1:9092,k2:90920"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,7 +1,6 @@
 package kafka
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -67,21 +66,6 @@ func (a *Admin) EnsureTopics(topics ...string) error {
 			return fmt.Errorf("topic %s not listed 30 s after creation (%v)", missing, err)
 		}
 		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-// Ping checks that a broker answers a metadata request.
-func (a *Admin) Ping(ctx context.Context) error {
-	done := make(chan error, 1)
-	go func() {
-		_, _, err := a.admin.DescribeCluster()
-		done <- err
-	}()
-	select {
-	case err := <-done:
-		return err
-	case <-ctx.Done():
-		return ctx.Err()
 	}
 }
 

@@ -61,7 +61,7 @@ func TestReelayRecordsAreValidCloudEvents(t *testing.T) {
 	}
 	e.CorrelationID = "trace-1"
 	var pub capture
-	if err := kafka.NewEvents(&pub).Publish(context.Background(), events.TopicMovieViews, e); err != nil {
+	if err := kafka.NewEvents(&pub, time.Second).Publish(context.Background(), events.TopicMovieViews, e); err != nil {
 		t.Fatal(err)
 	}
 	pm, err := kafka.Marshaler{}.Marshal(events.TopicMovieViews, pub.msg)

@@ -158,13 +158,7 @@ func NewKeyedSubscriber(cfg KeyedSubscriberConfig, logger *slog.Logger) (*KeyedS
 		kgo.FetchMaxWait(cfg.FetchMaxWait),
 		kgo.DialTimeout(3 * time.Second),
 	}
-	if cfg.Security.TLS != nil {
-		opts = append(opts, kgo.DialTLSConfig(cfg.Security.TLS.Clone()))
-	}
-	if m := cfg.Security.SASL.AsMechanism(); m != nil {
-		opts = append(opts, kgo.SASL(m))
-	}
-	cl, err := kgo.NewClient(opts...)
+	cl, err := kgo.NewClient(append(opts, cfg.Security.kgoOpts()...)...)
 	if err != nil {
 		return nil, fmt.Errorf("kafka keyed subscriber %s: %w", cfg.ConsumerGroup, err)
 	}

@@ -130,7 +130,7 @@ func TestPublisherPlacesKeysLikeJava(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := kafka.NewEvents(pub).Publish(context.Background(), topic, e); err != nil {
+		if err := kafka.NewEvents(pub, 5*time.Second).Publish(context.Background(), topic, e); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -2,7 +2,11 @@ package kafka
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
+	"sync/atomic"
+	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
 	wmkafka "github.com/ThreeDotsLabs/watermill-kafka/v3/pkg/kafka"
@@ -28,21 +32,61 @@ func NewPublisher(brokers []string, logger *slog.Logger, opts ...Option) (messag
 	return pub, nil
 }
 
-// Events publishes envelopes through a Watermill publisher.
-type Events struct{ pub message.Publisher }
+// ErrPublishTimeout is returned by Events.Publish when Kafka has not
+// acknowledged the event within the deadline. The event may still be
+// written later; a retry with the same event id is deduplicated.
+var ErrPublishTimeout = errors.New("kafka did not acknowledge the event in time")
 
-// NewEvents wraps pub.
-func NewEvents(pub message.Publisher) *Events { return &Events{pub: pub} }
+// maxPublishesInFlight bounds the publishes that have passed their deadline
+// but not finished (each waits for the producer's own timeouts): past it, a
+// publish fails at once rather than pile up.
+const maxPublishesInFlight = 4096
+
+// Events publishes envelopes through a Watermill publisher, each within a
+// deadline.
+type Events struct {
+	pub      message.Publisher
+	timeout  time.Duration
+	inFlight atomic.Int64
+}
+
+// NewEvents wraps pub; a publish waits at most timeout (0: no deadline).
+func NewEvents(pub message.Publisher, timeout time.Duration) *Events {
+	return &Events{pub: pub, timeout: timeout}
+}
 
 // Publish writes e to topic in CloudEvents binary mode, keyed by e.Key. A nil
 // error means Kafka acknowledged it with acks=all; on error the event may or
 // may not be written, and a retry with the same e.ID is deduplicated by
-// every consumer's inbox.
-func (p *Events) Publish(_ context.Context, topic string, e events.Envelope) error {
+// every consumer's inbox. It returns ErrPublishTimeout when the deadline
+// passes first (or when too many publishes past theirs are still running),
+// and ctx's error when ctx ends first.
+func (p *Events) Publish(ctx context.Context, topic string, e events.Envelope) error {
 	msg := message.NewMessage(e.ID, message.Payload(e.Data))
 	for k, v := range e.Headers() {
 		msg.Metadata.Set(k, v)
 	}
 	msg.Metadata.Set(MetadataKey, e.Key)
-	return p.pub.Publish(topic, msg)
+	if p.timeout <= 0 {
+		return p.pub.Publish(topic, msg)
+	}
+	if p.inFlight.Add(1) > maxPublishesInFlight {
+		p.inFlight.Add(-1)
+		return fmt.Errorf("%w: %d publishes still waiting for the brokers", ErrPublishTimeout, maxPublishesInFlight)
+	}
+	done := make(chan error, 1)
+	go func() {
+		defer p.inFlight.Add(-1)
+		done <- p.pub.Publish(topic, msg)
+	}()
+	deadline := time.NewTimer(p.timeout)
+	defer deadline.Stop()
+	select {
+	case err := <-done:
+		return err
+	case <-deadline.C:
+		return fmt.Errorf("%w (%s)", ErrPublishTimeout, p.timeout)
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/IBM/sarama"
+	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sasl"
 	"github.com/twmb/franz-go/pkg/sasl/plain"
 	"github.com/twmb/franz-go/pkg/sasl/scram"
@@ -86,6 +87,18 @@ func (s SASL) AsMechanism() sasl.Mechanism {
 		return scram.Auth{User: s.User, Pass: s.Password}.AsSha512Mechanism()
 	}
 	return nil
+}
+
+// kgoOpts are the franz-go options that connect with s.
+func (s Security) kgoOpts() []kgo.Opt {
+	var opts []kgo.Opt
+	if s.TLS != nil {
+		opts = append(opts, kgo.DialTLSConfig(s.TLS.Clone()))
+	}
+	if m := s.SASL.AsMechanism(); m != nil {
+		opts = append(opts, kgo.SASL(m))
+	}
+	return opts
 }
 
 // apply sets Sarama's TLS and SASL settings.
