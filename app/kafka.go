@@ -31,7 +31,9 @@ var KafkaModule = fx.Module("kafka",
 		security,
 		brokers,
 		publisher,
-		func(p message.Publisher, cfg config.Config) *kafka.Events { return kafka.NewEvents(p, cfg.PublishTimeout) },
+		func(p message.Publisher, cfg config.Config) *kafka.Events {
+			return kafka.NewEvents(p, cfg.PublishTimeout)
+		},
 		func(e *kafka.Events) httpapi.Publisher { return e },
 		admin,
 		probe,
