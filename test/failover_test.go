@@ -46,7 +46,7 @@ func TestFaultClusterLoseEachBroker(t *testing.T) {
 	f.add()
 	l := startLoad(f, 4)
 	ready := watchReadiness(f)
-	progress := watchProgress(f.alive()[0].in, l.movies, l.totalAccepted)
+	progress := watchProgress(f.alive()[0].in, l)
 	l.waitAccepted(t, 200)
 	began := time.Now()
 	for node := 1; node <= 3; node++ {
@@ -205,17 +205,18 @@ func (r *readiness) longestStretch() time.Duration {
 	return most
 }
 
-// progress polls both read models' view counts of the load's movies and
-// records, per tick, whether each model was behind the accepted events
-// without having moved since the tick before (a stall of its group).
+// progress polls both read models' view count of each of the load's
+// movies (one key, so one partition, each) and records, per tick, which
+// counts were behind their accepted events without having moved since the
+// tick before: a stall of that partition in that group.
 type progress struct {
 	mu     sync.Mutex
-	stalls map[string][]time.Time // by read model (movie, analytics): ticks that stalled
+	stalls map[string][]time.Time // by read model and movie: ticks that stalled
 	done   chan struct{}
 	wg     sync.WaitGroup
 }
 
-func watchProgress(in *instance, movies []string, accepted func() int64) *progress {
+func watchProgress(in *instance, l *load) *progress {
 	p := &progress{stalls: map[string][]time.Time{}, done: make(chan struct{})}
 	client := &http.Client{Timeout: 2 * time.Second}
 	last := map[string]float64{}
@@ -229,23 +230,23 @@ func watchProgress(in *instance, movies []string, accepted func() int64) *progre
 				return
 			case <-tick.C:
 			}
-			behind := float64(accepted())
-			for model, path := range paths {
-				var sum float64
-				for _, m := range movies {
+			for i, m := range l.movies {
+				accepted := float64(l.accepted[i].Load())
+				for model, path := range paths {
 					var body struct {
 						Views float64 `json:"views"`
 					}
-					if getInto(client, in.base+path+m, &body) == nil {
-						sum += body.Views
+					if getInto(client, in.base+path+m, &body) != nil {
+						continue
 					}
+					k := model + "/" + m
+					if body.Views == last[k] && body.Views < accepted {
+						p.mu.Lock()
+						p.stalls[k] = append(p.stalls[k], time.Now())
+						p.mu.Unlock()
+					}
+					last[k] = body.Views
 				}
-				if sum == last[model] && sum < behind {
-					p.mu.Lock()
-					p.stalls[model] = append(p.stalls[model], time.Now())
-					p.mu.Unlock()
-				}
-				last[model] = sum
 			}
 		}
 	})
@@ -254,24 +255,31 @@ func watchProgress(in *instance, movies []string, accepted func() int64) *progre
 
 func (p *progress) stop() { close(p.done); p.wg.Wait() }
 
-// longestStall is the longest run of stalled ticks of model in [from, to),
-// in seconds: how long its group had events to apply and applied none.
+// longestStall is, over the load's movies, the longest run of stalled
+// ticks of model in [from, to), in seconds: how long a partition of its
+// group had events to apply and applied none.
 func (p *progress) longestStall(model string, from, to time.Time) float64 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	var most, run time.Duration
-	var prev time.Time
-	for _, at := range p.stalls[model] {
-		if at.Before(from) || !at.Before(to) {
+	var most time.Duration
+	for k, ticks := range p.stalls {
+		if !strings.HasPrefix(k, model+"/") {
 			continue
 		}
-		if !prev.IsZero() && at.Sub(prev) < 400*time.Millisecond {
-			run += at.Sub(prev)
-		} else {
-			run = progressTick
+		var run time.Duration
+		var prev time.Time
+		for _, at := range ticks {
+			if at.Before(from) || !at.Before(to) {
+				continue
+			}
+			if !prev.IsZero() && at.Sub(prev) < 3*progressTick {
+				run += at.Sub(prev)
+			} else {
+				run = progressTick
+			}
+			most = max(most, run)
+			prev = at
 		}
-		most = max(most, run)
-		prev = at
 	}
 	return most.Seconds()
 }

@@ -37,6 +37,14 @@ type KeyedSubscriberConfig struct {
 	// partition holds at most twice this many. Default 4096: a pause costs
 	// up to FetchMaxWait before the partition is fetched again.
 	MaxBufferedPerPartition int
+	// MaxBufferedBytes and MaxBufferedBytesPerPartition bound the same
+	// records by size (key, value and headers), so that large records
+	// cannot fill memory before the record counts are reached. Defaults
+	// 64 MiB and 16 MiB. A fetch returns whole batches and is bounded on
+	// the wire, so a partition may pass its bound by one fetch: a batch, or
+	// more records when they were compressed well.
+	MaxBufferedBytes             int64
+	MaxBufferedBytesPerPartition int64
 	// NackBackoff is how long a nacked message's key waits before the
 	// message is handed out again. Default 100 ms.
 	NackBackoff time.Duration
@@ -105,6 +113,12 @@ func (c *KeyedSubscriberConfig) setDefaults() {
 	def(&c.MaxBufferedRecords, 32768)
 	def(&c.MaxBufferedPerPartition, 4096)
 	def(&c.MaxPatternTopics, 64)
+	if c.MaxBufferedBytes == 0 {
+		c.MaxBufferedBytes = 64 << 20
+	}
+	if c.MaxBufferedBytesPerPartition == 0 {
+		c.MaxBufferedBytesPerPartition = 16 << 20
+	}
 	dur(&c.NackBackoff, 100*time.Millisecond)
 	dur(&c.CommitInterval, time.Second)
 	dur(&c.CommitTimeout, 10*time.Second)
@@ -137,6 +151,14 @@ func (c KeyedSubscriberConfig) Validate() error {
 		{"MaxPatternTopics", c.MaxPatternTopics}} {
 		if f.v < 1 {
 			errs = append(errs, fmt.Errorf("%s is %d; it must be at least 1", f.name, f.v))
+		}
+	}
+	for _, f := range []struct {
+		name string
+		v    int64
+	}{{"MaxBufferedBytes", c.MaxBufferedBytes}, {"MaxBufferedBytesPerPartition", c.MaxBufferedBytesPerPartition}} {
+		if f.v < 1024 || f.v > 1<<30 {
+			errs = append(errs, fmt.Errorf("%s is %d; it must be from 1 KiB to 1 GiB", f.name, f.v))
 		}
 	}
 	for _, f := range []struct {

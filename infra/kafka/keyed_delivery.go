@@ -164,7 +164,7 @@ func (s *KeyedSubscriber) settle(d delivery, o outcome) {
 		s.mu.Unlock()
 		return
 	}
-	held := q.held
+	held, heldBytes := q.held, q.heldBytes
 	now := time.Now()
 	var ok bool
 	switch o {
@@ -185,11 +185,12 @@ func (s *KeyedSubscriber) settle(d delivery, o outcome) {
 		}
 	}
 	s.inFlight--
-	s.account(d.part, q.held-held)
-	resume := d.part.paused && q.held <= s.cfg.MaxBufferedPerPartition/2
+	s.account(d.part, q.held-held, q.heldBytes-heldBytes)
+	resume := d.part.paused && s.resumable(d.part)
 	if resume {
 		d.part.paused = false
 		s.buffered += q.held
+		s.bufferedBytes += q.heldBytes
 	}
 	if d.part.sub != nil {
 		wake(d.part.sub)

@@ -9,11 +9,14 @@ import (
 )
 
 // poll fetches records into their partitions' queues until Close. A
-// partition that holds MaxBufferedPerPartition records not yet acked is
-// paused until it holds half as many; the partitions not paused hold at
-// most MaxBufferedRecords together. So a slow key holds back its own
-// partition only, and a paused partition holds at most twice
-// MaxBufferedPerPartition (one poll returns at most that many records).
+// partition that holds MaxBufferedPerPartition records (or
+// MaxBufferedBytesPerPartition bytes) not yet acked is paused until it holds
+// half as many; the partitions not paused hold at most MaxBufferedRecords
+// records and about MaxBufferedBytes bytes together. So a slow key holds
+// back its own partition only, and a paused partition holds at most about
+// twice its bounds (one poll returns at most MaxBufferedPerPartition
+// records, and at most half MaxBufferedBytesPerPartition of a partition, or
+// one record).
 func (s *KeyedSubscriber) poll() {
 	defer s.loops.Done()
 	for {
@@ -46,14 +49,15 @@ func (s *KeyedSubscriber) poll() {
 }
 
 // room waits until the partitions not paused hold fewer than
-// MaxBufferedRecords records and returns how many more they may; ok is
-// false once Close began.
+// MaxBufferedRecords records and MaxBufferedBytes bytes, and returns how
+// many more records they may; ok is false once Close began.
 func (s *KeyedSubscriber) room() (int, bool) {
 	for {
 		s.mu.Lock()
 		room, changed := s.cfg.MaxBufferedRecords-s.buffered, s.changed
+		full := s.bufferedBytes >= s.cfg.MaxBufferedBytes
 		s.mu.Unlock()
-		if room > 0 {
+		if room > 0 && !full {
 			return room, true
 		}
 		select {
@@ -75,24 +79,33 @@ func (s *KeyedSubscriber) file(fetches kgo.Fetches) []*partition {
 		if p == nil || p.removed || !p.queue.add(rec) {
 			return
 		}
-		s.account(p, 1)
+		s.account(p, 1, recordSize(rec))
 		if p.sub != nil {
 			wake(p.sub)
 		}
-		if !p.paused && p.queue.held >= s.cfg.MaxBufferedPerPartition {
+		if !p.paused && (p.queue.held >= s.cfg.MaxBufferedPerPartition || p.queue.heldBytes >= s.cfg.MaxBufferedBytesPerPartition) {
 			p.paused = true
 			s.buffered -= p.queue.held
+			s.bufferedBytes -= p.queue.heldBytes
 			paused = append(paused, p)
 		}
 	})
 	return paused
 }
 
-// account counts delta more records held by p. s.mu is held.
-func (s *KeyedSubscriber) account(p *partition, delta int) {
+// account counts records more records (of bytes bytes) held by p. s.mu
+// is held.
+func (s *KeyedSubscriber) account(p *partition, records int, bytes int64) {
 	if !p.paused {
-		s.buffered += delta
+		s.buffered += records
+		s.bufferedBytes += bytes
 	}
+}
+
+// resumable says whether paused partition p holds at most half its bounds.
+// s.mu is held.
+func (s *KeyedSubscriber) resumable(p *partition) bool {
+	return p.queue.held <= s.cfg.MaxBufferedPerPartition/2 && p.queue.heldBytes <= s.cfg.MaxBufferedBytesPerPartition/2
 }
 
 // applyPause makes the client fetch or not fetch each of parts as its

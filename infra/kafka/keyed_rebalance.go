@@ -112,7 +112,8 @@ func (s *KeyedSubscriber) drain(p *partition) {
 	if p.queue.draining {
 		return
 	}
-	s.account(p, -p.queue.drain())
+	dropped, bytes := p.queue.drain()
+	s.account(p, -dropped, -bytes)
 	close(p.revoking)
 	s.broadcast()
 }
@@ -130,7 +131,7 @@ func (s *KeyedSubscriber) remove(parts []*partition) {
 		p.removed = true
 		close(p.gone)
 		s.inFlight -= p.queue.inFlight
-		s.account(p, -p.queue.held)
+		s.account(p, -p.queue.held, -p.queue.heldBytes)
 		delete(s.parts, p.tp)
 		if p.sub != nil {
 			p.sub.parts = removePart(p.sub.parts, p)

@@ -61,7 +61,8 @@ type KeyedSubscriber struct {
 	owners   map[string]*subscription // topic → the live subscription its messages go to
 	subs     map[*subscription]struct{}
 	inFlight int           // messages out, all partitions
-	buffered int           // records queued or out, of the partitions not paused
+	buffered      int   // records queued or out, of the partitions not paused
+	bufferedBytes int64 // their sizes
 	changed  chan struct{} // closed (and replaced) when inFlight or buffered goes down
 	started  bool
 	closing  bool
@@ -156,7 +157,14 @@ func NewKeyedSubscriber(cfg KeyedSubscriberConfig, logger *slog.Logger) (*KeyedS
 		kgo.HeartbeatInterval(cfg.HeartbeatInterval),
 		kgo.RebalanceTimeout(cfg.RebalanceTimeout),
 		kgo.FetchMaxWait(cfg.FetchMaxWait),
+		// One poll adds at most half a partition's byte bound (or one
+		// record larger than that) and a few times that in all.
+		kgo.FetchMaxPartitionBytes(int32(min(cfg.MaxBufferedBytesPerPartition/2, 1<<20))),
+		kgo.FetchMaxBytes(int32(min(cfg.MaxBufferedBytes/4, 16<<20))),
 		kgo.DialTimeout(3 * time.Second),
+		// Leaders are looked up again at most this long after a fetch
+		// from a dead broker failed (franz-go's default is 5 s).
+		kgo.MetadataMinAge(time.Second),
 	}
 	cl, err := kgo.NewClient(append(opts, cfg.Security.kgoOpts()...)...)
 	if err != nil {

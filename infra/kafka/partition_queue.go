@@ -55,8 +55,9 @@ type partitionQueue struct {
 	commitEpoch  int32
 	committable  bool
 
-	inFlight int  // records handed out, not yet acked or nacked
-	held     int  // records queued or in flight
+	inFlight  int   // records handed out, not yet acked or nacked
+	held      int   // records queued or in flight
+	heldBytes int64 // their sizes (recordSize)
 	draining bool // no record is handed out any more; queued ones are dropped
 }
 
@@ -129,6 +130,7 @@ func (q *partitionQueue) add(rec *kgo.Record) bool {
 	q.nextOffset = rec.Offset + 1
 	q.window = append(q.window, windowEntry{offset: rec.Offset, epoch: rec.LeaderEpoch})
 	q.held++
+	q.heldBytes += recordSize(rec)
 	k := laneOf(rec)
 	l := q.lanes[k]
 	if l == nil {
@@ -234,6 +236,7 @@ func (q *partitionQueue) ack(rec *kgo.Record) bool {
 	l.out--
 	q.inFlight--
 	q.held--
+	q.heldBytes -= recordSize(rec)
 	q.settled(l, rec)
 	q.markAcked(rec.Offset)
 	return true
@@ -258,6 +261,7 @@ func (q *partitionQueue) retry(rec *kgo.Record, at time.Time) bool {
 		// Not redelivered here: the partition's next owner reads it again.
 		l.entries = slices.Delete(l.entries, i, i+1)
 		q.held--
+		q.heldBytes -= recordSize(rec)
 		q.settled(l, rec)
 		return true
 	}
@@ -326,15 +330,17 @@ func (q *partitionQueue) commitPoint() (offset int64, epoch int32, ok bool) {
 
 // drain stops handing out records and drops the queued ones, for a revoke
 // or close: records out may still be acked (and move the commit offset),
-// a nacked one is dropped. It returns the number of records dropped.
-func (q *partitionQueue) drain() int {
+// a nacked one is dropped. It returns the number of records dropped and
+// their size.
+func (q *partitionQueue) drain() (dropped int, bytes int64) {
 	q.draining = true
-	dropped := 0
 	for k, l := range q.lanes {
 		kept := l.entries[:0]
 		for _, e := range l.entries {
 			if e.out {
 				kept = append(kept, e)
+			} else {
+				bytes += recordSize(e.rec)
 			}
 		}
 		dropped += len(l.entries) - len(kept)
@@ -346,10 +352,21 @@ func (q *partitionQueue) drain() int {
 		}
 	}
 	q.held -= dropped
+	q.heldBytes -= bytes
 	clear(q.ready)
 	q.ready = q.ready[:0]
 	q.waiting = nil
-	return dropped
+	return dropped, bytes
+}
+
+// recordSize is what a record weighs in the subscriber's buffer bounds:
+// its key, value and headers.
+func recordSize(rec *kgo.Record) int64 {
+	n := len(rec.Key) + len(rec.Value)
+	for _, h := range rec.Headers {
+		n += len(h.Key) + len(h.Value)
+	}
+	return int64(n)
 }
 
 // readyItem is a lane in the ready heap, under the offset of the record it

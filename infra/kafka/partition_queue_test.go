@@ -127,11 +127,11 @@ func TestPartitionQueueDrainDropsQueuedRecords(t *testing.T) {
 	now := time.Now()
 	q, recs := queueOf(2, "a", "b", "c", "a")
 	wantOffsets(t, "first", drainOut(q, now), 0, 1)
-	if dropped := q.drain(); dropped != 2 {
-		t.Fatalf("dropped %d, want 2 (offsets 2 and 3)", dropped)
+	if dropped, bytes := q.drain(); dropped != 2 || bytes != 2 {
+		t.Fatalf("dropped %d (%d bytes), want 2 of 2 bytes (offsets 2 and 3, keys c and a)", dropped, bytes)
 	}
-	if q.held != 2 || q.inFlight != 2 {
-		t.Fatalf("held %d in flight %d, want 2 and 2", q.held, q.inFlight)
+	if q.held != 2 || q.inFlight != 2 || q.heldBytes != 2 {
+		t.Fatalf("held %d (%d bytes) in flight %d, want 2 (2 bytes) and 2", q.held, q.heldBytes, q.inFlight)
 	}
 	q.ack(recs[1])
 	wantOffsets(t, "nothing more once draining", drainOut(q, now))
@@ -192,8 +192,8 @@ func TestPartitionQueueSequencedRecordLetsItsKeyGoOn(t *testing.T) {
 	q.ack(recs[2])
 	q.ack(recs[3])
 	wantCommit(t, q, 4)
-	if len(q.lanes) != 0 || q.inFlight != 0 || q.held != 0 {
-		t.Fatalf("left lanes %d, in flight %d, held %d", len(q.lanes), q.inFlight, q.held)
+	if len(q.lanes) != 0 || q.inFlight != 0 || q.held != 0 || q.heldBytes != 0 {
+		t.Fatalf("left lanes %d, in flight %d, held %d (%d bytes)", len(q.lanes), q.inFlight, q.held, q.heldBytes)
 	}
 }
 
@@ -234,7 +234,7 @@ func TestPartitionQueueDrainKeepsSequencedRecordsOut(t *testing.T) {
 	drainOut(q, now)
 	q.sequenced(recs[0])
 	drainOut(q, now)
-	if dropped := q.drain(); dropped != 1 {
+	if dropped, _ := q.drain(); dropped != 1 {
 		t.Fatalf("dropped %d, want the one queued record", dropped)
 	}
 	q.ack(recs[1])

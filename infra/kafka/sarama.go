@@ -30,14 +30,15 @@ func baseConfig(clientID string, sec Security) *sarama.Config {
 
 // producerConfig is an idempotent producer that waits for every in-sync
 // replica: a send that returns nil is durable, and a retried send is written
-// once. Retries are bounded so that a send to an unreachable broker fails
-// within seconds instead of hanging the caller.
+// once. Retries (8 × 250 ms, metadata refreshed before each) ride out a
+// partition leader moving to another broker; the caller's deadline
+// (REELAY_PUBLISH_TIMEOUT) bounds the wait.
 func producerConfig(clientID string, sec Security) *sarama.Config {
 	c := baseConfig(clientID, sec)
 	c.Producer.RequiredAcks = sarama.WaitForAll
 	c.Producer.Idempotent = true
 	c.Net.MaxOpenRequests = 1
-	c.Producer.Retry.Max = 3
+	c.Producer.Retry.Max = 8
 	c.Producer.Retry.Backoff = 250 * time.Millisecond
 	c.Producer.Timeout = 5 * time.Second
 	c.Producer.Return.Successes = true
