@@ -56,16 +56,16 @@ type KeyedSubscriber struct {
 	client    *kgo.Client
 	marshaler Marshaler
 
-	mu       sync.Mutex
-	parts    map[topicPartition]*partition
-	owners   map[string]*subscription // topic → the live subscription its messages go to
-	subs     map[*subscription]struct{}
-	inFlight int           // messages out, all partitions
-	buffered      int   // records queued or out, of the partitions not paused
-	bufferedBytes int64 // their sizes
-	changed  chan struct{} // closed (and replaced) when inFlight or buffered goes down
-	started  bool
-	closing  bool
+	mu            sync.Mutex
+	parts         map[topicPartition]*partition
+	owners        map[string]*subscription // topic → the live subscription its messages go to
+	subs          map[*subscription]struct{}
+	inFlight      int           // messages out, all partitions
+	buffered      int           // records queued or out, of the partitions not paused
+	bufferedBytes int64         // their sizes
+	changed       chan struct{} // closed (and replaced) when inFlight or buffered goes down
+	started       bool
+	closing       bool
 
 	// commitMu orders commits: a periodic commit gathered before a revoke
 	// cannot land after the revoke's commit.

@@ -58,7 +58,7 @@ type partitionQueue struct {
 	inFlight  int   // records handed out, not yet acked or nacked
 	held      int   // records queued or in flight
 	heldBytes int64 // their sizes (recordSize)
-	draining bool // no record is handed out any more; queued ones are dropped
+	draining  bool  // no record is handed out any more; queued ones are dropped
 }
 
 // laneKey tells a record's lane: its key, or the null-key lane.
