@@ -34,8 +34,8 @@ type Config struct {
 	Partitions, Movies int
 	// Out is the file the table is written to (by main).
 	Out string
-	// ProfileDir, when set, receives a CPU profile of Reelay during each of
-	// its drains, ProfileTime long.
+	// ProfileDir, when set, receives a CPU profile of Reelay during its
+	// ingest and each of its drains, ProfileTime long.
 	ProfileDir  string
 	ProfileTime time.Duration
 	// KafkaDir and PostgresDir are where the servers of the kafka and

@@ -55,7 +55,8 @@
 // (the broker is the harness's own) and movie-views is created again.
 //
 // -profile DIR records a CPU profile of Reelay through REELAY_PPROF_ADDR
-// during each of its drains and prints the top of `go tool pprof -top`.
+// during its ingest and each of its drains and prints the top of `go tool
+// pprof -top`.
 package main
 
 import (
@@ -81,7 +82,7 @@ func main() {
 	flag.IntVar(&cfg.Partitions, "partitions", cfg.Partitions, "partitions of movie-views")
 	flag.IntVar(&cfg.Movies, "movies", cfg.Movies, "distinct movie ids (keys) of the load")
 	flag.StringVar(&cfg.Out, "out", cfg.Out, "file the table is written to")
-	flag.StringVar(&cfg.ProfileDir, "profile", "", "directory for CPU profiles of Reelay during drains (off when empty)")
+	flag.StringVar(&cfg.ProfileDir, "profile", "", "directory for CPU profiles of Reelay during ingest and drains (off when empty)")
 	flag.DurationVar(&cfg.ProfileTime, "profile-time", cfg.ProfileTime, "length of each CPU profile")
 	flag.StringVar(&cfg.KafkaDir, "kafka-dir", cfg.KafkaDir, "directory of the Apache Kafka node (kafka.sh up-single)")
 	flag.StringVar(&cfg.PostgresDir, "pg-dir", cfg.PostgresDir, "directory of the PostgreSQL server (postgres.sh up)")

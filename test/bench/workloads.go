@@ -21,7 +21,8 @@ func (h *harness) ingest(ctx context.Context, c cell, b *broker, who string) Row
 	if err != nil {
 		return row.failed(err)
 	}
-	svc, err := h.startContender(ctx, who, b, dbURL, true, nil, true, false)
+	profiling := who == reelay && h.cfg.ProfileDir != ""
+	svc, err := h.startContender(ctx, who, b, dbURL, true, nil, true, profiling)
 	if err != nil {
 		return row.failed(err)
 	}
@@ -31,9 +32,18 @@ func (h *harness) ingest(ctx context.Context, c cell, b *broker, who string) Row
 	if warm.accepted == 0 {
 		return row.failed(fmt.Errorf("no 202 in the warm-up: %s", warm.firstFailure))
 	}
+	var profile <-chan error
+	if profiling {
+		profile = h.recordProfile(ctx, svc.pprof, c, "ingest")
+	}
 	cpu0 := svc.procs.cpu()
 	l := attack(ctx, svc.base, 0, h.cfg.Connections, h.cfg.Movies, h.cfg.Duration)
 	cpu := svc.procs.cpu() - cpu0
+	if profile != nil {
+		if err := <-profile; err != nil {
+			h.logf("profile: %v", err)
+		}
+	}
 	if err := svc.procs.exited(); err != nil {
 		return row.failed(err)
 	}
