@@ -8,11 +8,11 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/ThreeDotsLabs/watermill"
 	wmkafka "github.com/ThreeDotsLabs/watermill-kafka/v3/pkg/kafka"
 	"github.com/ThreeDotsLabs/watermill/message"
 
 	"github.com/reelay/reelay/events"
+	"github.com/reelay/reelay/infra/telemetry"
 )
 
 // NewPublisher returns the process's one Watermill publisher: a synchronous,
@@ -25,7 +25,7 @@ func NewPublisher(brokers []string, logger *slog.Logger, opts ...Option) (messag
 		Brokers:               brokers,
 		Marshaler:             Marshaler{},
 		OverwriteSaramaConfig: producerConfig("reelay-producer", sec),
-	}, watermill.NewSlogLogger(logger))
+	}, telemetry.WatermillLogger(logger)) // builds nothing for the per-message trace lines
 	if err != nil {
 		return nil, connectError("kafka publisher", brokers, sec, err)
 	}
@@ -63,9 +63,7 @@ func NewEvents(pub message.Publisher, timeout time.Duration) *Events {
 // and ctx's error when ctx ends first.
 func (p *Events) Publish(ctx context.Context, topic string, e events.Envelope) error {
 	msg := message.NewMessage(e.ID, message.Payload(e.Data))
-	for k, v := range e.Headers() {
-		msg.Metadata.Set(k, v)
-	}
+	msg.Metadata = e.Headers() // a fresh map
 	msg.Metadata.Set(MetadataKey, e.Key)
 	if p.timeout <= 0 {
 		return p.pub.Publish(topic, msg)
