@@ -41,8 +41,14 @@ func TestSeedFlow(t *testing.T) {
 	in.mustAccept(http.MethodPost, "/api/v1/users/"+u2+"/actions", map[string]any{"type": "rate", "movieId": heat, "rating": 2})
 	in.mustAccept(http.MethodPost, "/api/v1/users/"+u2+"/actions", map[string]any{"type": "like", "movieId": heat})
 	in.mustAccept(http.MethodPost, "/api/v1/users/"+u2+"/actions", map[string]any{"type": "unlike", "movieId": heat})
+	notificationIDs := map[string]string{} // channel → the id POST answered
 	for _, ch := range []string{"email", "push", "sms"} {
-		in.mustAccept(http.MethodPost, "/api/v1/notifications", map[string]any{"userId": u1, "channel": ch, "subject": "New: " + ch, "body": "Heat is out"})
+		body := in.mustAccept(http.MethodPost, "/api/v1/notifications", map[string]any{"userId": u1, "channel": ch, "subject": "New: " + ch, "body": "Heat is out"})
+		id, _ := body["notificationId"].(string)
+		if id == "" || id == body["eventId"] {
+			t.Fatalf("POST /notifications answered %v, want a notificationId of its own", body)
+		}
+		notificationIDs[ch] = id
 	}
 
 	in.waitFor("/api/v1/movies/"+heat, fields(map[string]any{"title": "Heat", "year": 1995, "views": 4, "genres": []any{"crime"}}))
@@ -69,8 +75,9 @@ func TestSeedFlow(t *testing.T) {
 		channels := map[string]bool{}
 		for _, d := range list {
 			d := d.(map[string]any)
-			if d["status"] != "delivered" || d["attempts"] != 1.0 || d["subject"] != "New: "+d["channel"].(string) {
-				return fmt.Errorf("delivery %v", d)
+			if d["status"] != "delivered" || d["attempts"] != 1.0 || d["subject"] != "New: "+d["channel"].(string) ||
+				d["notificationId"] != notificationIDs[d["channel"].(string)] {
+				return fmt.Errorf("delivery %v (POST answered %v)", d, notificationIDs)
 			}
 			channels[d["channel"].(string)] = true
 		}

@@ -55,7 +55,12 @@ func (s *Server) requestNotification(c echo.Context) error {
 		return err
 	}
 	data.NotificationID = id
-	return s.accept(c, events.NotificationTopic(req.Channel), events.TypeNotificationRequested, req.UserID, data)
+	eventID, err := s.publish(c, events.NotificationTopic(req.Channel), events.TypeNotificationRequested, req.UserID, data)
+	if err != nil {
+		return err
+	}
+	// The notification id is what GET /users/{id}/notifications lists it under.
+	return c.JSON(http.StatusAccepted, acceptedBody{EventID: eventID, NotificationID: id})
 }
 
 // userNotifications: GET /users/{id}/notifications?limit=N, newest first.

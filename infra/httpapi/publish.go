@@ -49,8 +49,9 @@ func derivedID(c echo.Context, purpose string) (string, error) {
 }
 
 type acceptedBody struct {
-	MovieID string `json:"movieId,omitempty"`
-	EventID string `json:"eventId"`
+	MovieID        string `json:"movieId,omitempty"`
+	NotificationID string `json:"notificationId,omitempty"`
+	EventID        string `json:"eventId"`
 }
 
 // publish builds the event and publishes it, answering 503 when Kafka does

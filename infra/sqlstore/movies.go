@@ -19,7 +19,8 @@ type Movies struct{ db *DB }
 func NewMovies(db *DB) *Movies { return &Movies{db: db} }
 
 // CreateMovie inserts the movie, or fills in the row a view created first and
-// keeps its view count. A re-created deleted movie is visible again.
+// keeps its view count. A deleted movie created again starts afresh: its
+// fields are the event's and its view count is zero.
 func (s *Movies) CreateMovie(ctx context.Context, m events.MovieCreated, at time.Time) error {
 	tx, err := s.db.tx(ctx)
 	if err != nil {
@@ -33,13 +34,16 @@ func (s *Movies) CreateMovie(ctx context.Context, m events.MovieCreated, at time
 		INSERT INTO movies (id, title, year, genres, created, deleted, views, updated_at)
 		VALUES ($1, $2, $3, $4, 1, 0, 0, $5)
 		ON CONFLICT (id) DO UPDATE SET title = excluded.title, year = excluded.year,
-			genres = excluded.genres, created = 1, deleted = 0, updated_at = excluded.updated_at`,
+			genres = excluded.genres, created = 1, deleted = 0, updated_at = excluded.updated_at,
+			views = CASE WHEN movies.deleted = 1 THEN 0 ELSE movies.views END`,
 		m.MovieID, m.Title, m.Year, genres, millis(at))
 	return err
 }
 
 // UpdateMovie sets the fields the event carries. An update of an unknown
-// movie creates its row, so that a later movie.created is not needed to see it.
+// movie creates its row (GET answers it), so that a producer that only
+// sends updates is seen; an update of a deleted movie changes it but it
+// stays deleted.
 func (s *Movies) UpdateMovie(ctx context.Context, m events.MovieUpdated, at time.Time) error {
 	tx, err := s.db.tx(ctx)
 	if err != nil {
@@ -65,7 +69,9 @@ func (s *Movies) UpdateMovie(ctx context.Context, m events.MovieUpdated, at time
 	return err
 }
 
-// DeleteMovie marks the movie deleted; its view count is kept.
+// DeleteMovie marks the movie deleted. Views of a deleted movie are still
+// counted (a view may be applied after the delete though posted before it),
+// but not shown, and a movie.created discards them.
 func (s *Movies) DeleteMovie(ctx context.Context, movieID string, at time.Time) error {
 	tx, err := s.db.tx(ctx)
 	if err != nil {

@@ -122,6 +122,26 @@ func TestMoviesArriveInAnyOrder(t *testing.T) {
 		if top, err := s.TopMovies(ctx, 10); err != nil || len(top) != 0 {
 			t.Fatalf("top after delete: %+v %v", top, err)
 		}
+		// A view of the deleted movie is not shown; created again, the
+		// movie starts afresh.
+		apply("v3", func(ctx context.Context) error { return s.CountView(ctx, "m", at) })
+		if _, found, err := s.Movie(ctx, "m"); found || err != nil {
+			t.Fatalf("viewed after its delete: found=%v %v", found, err)
+		}
+		apply("c2", func(ctx context.Context) error {
+			return s.CreateMovie(ctx, events.MovieCreated{MovieID: "m", Title: "Heat 2"}, at.Add(2*time.Second))
+		})
+		m, found, err := s.Movie(ctx, "m")
+		if err != nil || !found || m.Title != "Heat 2" || m.Year != nil || len(m.Genres) != 0 || m.Views != 0 {
+			t.Fatalf("created again: %+v found=%v %v, want Heat 2 with 0 views", m, found, err)
+		}
+		// An update of a movie never created is seen (GET answers it).
+		apply("u2", func(ctx context.Context) error {
+			return s.UpdateMovie(ctx, events.MovieUpdated{MovieID: "only-updated", Title: strp("Ronin")}, at)
+		})
+		if m, found, err := s.Movie(ctx, "only-updated"); err != nil || !found || m.Title != "Ronin" || m.Views != 0 {
+			t.Fatalf("updated, never created: %+v found=%v %v", m, found, err)
+		}
 	})
 }
 

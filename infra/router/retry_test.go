@@ -1,0 +1,52 @@
+package router
+
+import (
+	"errors"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/cenkalti/backoff/v5"
+
+	"github.com/reelay/reelay/events"
+)
+
+// TestRetryWaitsAtMostTenSeconds draws the waits of the retry settings the
+// way Watermill's Retry does (cenkalti/backoff's exponential backoff): after
+// many attempts, with the jitter, no wait exceeds 10 s, and late waits reach
+// at least two thirds of it.
+func TestRetryWaitsAtMostTenSeconds(t *testing.T) {
+	t.Parallel()
+	r := retryConfig(5, 100*time.Millisecond, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	var longest time.Duration
+	for range 200 {
+		b := backoff.NewExponentialBackOff()
+		b.InitialInterval, b.MaxInterval = r.InitialInterval, r.MaxInterval
+		b.Multiplier, b.RandomizationFactor = r.Multiplier, r.RandomizationFactor
+		for range 30 {
+			longest = max(longest, b.NextBackOff())
+		}
+	}
+	if longest > 10*time.Second || longest < 6*time.Second {
+		t.Fatalf("longest wait %s, want from 6 s to 10 s", longest)
+	}
+}
+
+// TestRetryRetriesTransientErrorsOnly runs the middleware on stub handlers:
+// a transient error is tried 1+MaxRetries times, a permanent one once.
+func TestRetryRetriesTransientErrorsOnly(t *testing.T) {
+	t.Parallel()
+	mw := retry(2, time.Millisecond, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	for _, tc := range []struct {
+		err  error
+		want int
+	}{{errors.New("connection reset"), 3}, {events.Malformed("bad"), 1}} {
+		calls := 0
+		_, err := mw(func(*message.Message) ([]*message.Message, error) { calls++; return nil, tc.err })(message.NewMessage("id", nil))
+		if err == nil || calls != tc.want {
+			t.Fatalf("%v: %d calls (err %v), want %d", tc.err, calls, err, tc.want)
+		}
+	}
+}
