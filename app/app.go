@@ -28,8 +28,13 @@ func New(cfg config.Config, extra ...fx.Option) *fx.App {
 			func(c config.Config) *slog.Logger { return telemetry.NewLogger(c.LogLevel) },
 			telemetry.NewMetrics,
 		),
+		// fx's own events (each provide, invoke and hook) and errors at
+		// debug: Run ends a failed start with one line of its own.
 		fx.WithLogger(func(l *slog.Logger) fxevent.Logger {
-			return &fxevent.SlogLogger{Logger: l.With("component", "fx")}
+			fl := &fxevent.SlogLogger{Logger: l.With("component", "fx")}
+			fl.UseLogLevel(slog.LevelDebug)
+			fl.UseErrorLevel(slog.LevelDebug) // Run reports the failure in one line
+			return fl
 		}),
 		fx.StartTimeout(60 * time.Second),
 		// Stop drains handlers (the grace), then the subscribers wait for

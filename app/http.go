@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -53,10 +54,11 @@ func newServer(p serverParams) *httpapi.Server {
 	p.Lifecycle.Append(fx.Hook{
 		OnStart: func(context.Context) error {
 			addr, err := s.Start(p.Config.HTTPAddr)
-			if err == nil {
-				p.Logger.Info("http listening", "addr", addr)
+			if err != nil {
+				return fmt.Errorf("%w (check %s)", err, config.EnvHTTPAddr)
 			}
-			return err
+			p.Logger.Info("http listening", "addr", addr)
+			return nil
 		},
 		OnStop: s.Stop,
 	})

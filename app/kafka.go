@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -39,8 +40,28 @@ var KafkaModule = fx.Module("kafka",
 		probe,
 		subscribers,
 	),
-	fx.Invoke(func(a *kafka.Admin) error { return a.EnsureTopics(events.StaticTopics()...) }),
+	fx.Invoke(createTopics),
 )
+
+type topicsParams struct {
+	fx.In
+	Lifecycle fx.Lifecycle
+	Admin     *kafka.Admin
+	Consumers []events.Consumer `group:"consumers"`
+}
+
+// createTopics creates, at start, the topics the API publishes to and the
+// dead-letter topic of every registered consumer's group.
+func createTopics(p topicsParams) {
+	p.Lifecycle.Append(fx.Hook{OnStart: func(context.Context) error {
+		topics := events.PublishedTopics()
+		for _, c := range p.Consumers {
+			topics = append(topics, events.DeadLetterTopic(c.Group))
+		}
+		slices.Sort(topics)
+		return p.Admin.EnsureTopics(slices.Compact(topics)...)
+	}})
+}
 
 // security turns REELAY_KAFKA_TLS_* and REELAY_KAFKA_SASL_* into the
 // settings of every client (and of the embedded broker's SASL).
@@ -74,7 +95,7 @@ func brokers(lc fx.Lifecycle, cfg config.Config, sec kafka.Security, logger *slo
 			config.EnvEmbeddedKafkaAddr, cfg.EmbeddedKafkaAddr, kafka.ErrOpenToNetwork, config.EnvKafkaSASLMechanism)
 	}
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w (check %s and %s)", err, config.EnvEmbeddedKafkaAddr, config.EnvDataDir)
 	}
 	logger.Info("embedded kafka listening", "addr", b.Addr(), "data_dir", cfg.DataDir, "sasl", sec.SASL.String())
 	lc.Append(fx.StopHook(b.Close))
@@ -102,7 +123,7 @@ func admin(lc fx.Lifecycle, b Brokers, cfg config.Config, sec kafka.Security) (*
 // probe answers the readiness check "broker": whether the cluster can take
 // this instance's events now, asked of any live broker.
 func probe(lc fx.Lifecycle, b Brokers, sec kafka.Security) (*kafka.Probe, error) {
-	p, err := kafka.NewProbe(b, events.StaticTopics(), kafka.WithSecurity(sec))
+	p, err := kafka.NewProbe(b, events.PublishedTopics(), kafka.WithSecurity(sec))
 	if err != nil {
 		return nil, err
 	}
@@ -110,8 +131,8 @@ func probe(lc fx.Lifecycle, b Brokers, sec kafka.Security) (*kafka.Probe, error)
 	return p, nil
 }
 
-// hint names the variables to check when the brokers refused the
-// credentials or the certificate.
+// hint names the variables to check when the brokers could not be
+// reached, or refused the credentials or the certificate.
 func hint(err error) error {
 	switch {
 	case errors.Is(err, kafka.ErrAuthentication):
@@ -120,7 +141,7 @@ func hint(err error) error {
 	case errors.Is(err, kafka.ErrUntrustedCertificate):
 		return fmt.Errorf("%w (check %s and %s)", err, config.EnvKafkaTLSCAFile, config.EnvKafkaTLSServerName)
 	}
-	return err
+	return fmt.Errorf("%w (check %s)", err, config.EnvKafkaBrokers)
 }
 
 // subscribers creates one KeyedSubscriber per consumer group on first use

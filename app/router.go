@@ -2,6 +2,8 @@ package app
 
 import (
 	"log/slog"
+	"slices"
+	"strings"
 
 	"github.com/ThreeDotsLabs/watermill/message"
 	"go.uber.org/fx"
@@ -39,6 +41,9 @@ func newRunner(p runnerParams) (*router.Runner, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkGroups(p.Config, p.Consumers); err != nil {
+		return nil, err
+	}
 	for _, c := range p.Consumers {
 		if p.Config.RunsGroup(c.Group) {
 			r.Add(c)
@@ -46,4 +51,22 @@ func newRunner(p runnerParams) (*router.Runner, error) {
 	}
 	p.Lifecycle.Append(fx.Hook{OnStart: r.Start, OnStop: r.Stop})
 	return r, nil
+}
+
+// checkGroups refuses a REELAY_CONSUMER_GROUPS that names a group no
+// registered consumer has: the consumers' value group is the one list of
+// groups.
+func checkGroups(cfg config.Config, consumers []events.Consumer) error {
+	var registered []string
+	for _, c := range consumers {
+		registered = append(registered, c.Group)
+	}
+	for _, g := range cfg.ConsumerGroups {
+		if !slices.Contains(registered, g) {
+			slices.Sort(registered)
+			return &config.InvalidError{Env: config.EnvConsumerGroups, Value: strings.Join(cfg.ConsumerGroups, ","),
+				Allowed: "all, none, or a comma-separated subset of the registered groups " + strings.Join(slices.Compact(registered), ",")}
+		}
+	}
+	return nil
 }

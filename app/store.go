@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 
 	"go.uber.org/fx"
 
@@ -35,7 +36,10 @@ var StoreModule = fx.Module("store",
 func openDB(lc fx.Lifecycle, cfg config.Config) (*sqlstore.DB, error) {
 	db, err := sqlstore.Open(context.Background(), cfg.DatabaseURL)
 	if err != nil {
-		return nil, err
+		if cfg.Postgres() {
+			return nil, fmt.Errorf("%w (check %s)", err, config.EnvDatabaseURL)
+		}
+		return nil, fmt.Errorf("%w (check %s or %s)", err, config.EnvDataDir, config.EnvDatabaseURL)
 	}
 	lc.Append(fx.StopHook(db.Close))
 	return db, nil

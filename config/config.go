@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -42,8 +43,24 @@ const (
 	EnvKafkaSessionTimeout = "REELAY_KAFKA_SESSION_TIMEOUT"
 )
 
-// GroupsNone, as REELAY_CONSUMER_GROUPS, runs the HTTP API and publisher alone.
-const GroupsNone = "none"
+// GroupsAll, as REELAY_CONSUMER_GROUPS (the default), runs every registered
+// consumer; GroupsNone runs the HTTP API and publisher alone.
+const (
+	GroupsAll  = "all"
+	GroupsNone = "none"
+)
+
+// groupName is what a consumer group name may look like.
+var groupName = regexp.MustCompile(`^[A-Za-z0-9._-]{1,128}$`)
+
+// InvalidError is the error of a configuration value: its message is one
+// line naming the variable, its value and what is allowed. The app returns
+// it too, for values only the wired graph can judge (REELAY_CONSUMER_GROUPS).
+type InvalidError struct{ Env, Value, Allowed string }
+
+func (e *InvalidError) Error() string {
+	return fmt.Sprintf("config: %s=%q is invalid: want %s", e.Env, e.Value, e.Allowed)
+}
 
 // Config is the whole configuration of one Reelay process.
 type Config struct {
@@ -68,8 +85,11 @@ type Config struct {
 	TopicReplication int16
 	NotifyWebhookURL string
 	ShutdownTimeout  time.Duration
-	// ConsumerGroups run in this process; empty runs none.
-	ConsumerGroups []string
+	// AllConsumerGroups runs every registered consumer (the default);
+	// otherwise ConsumerGroups names those this process runs (none when
+	// empty). The app checks the names against the registered consumers.
+	AllConsumerGroups bool
+	ConsumerGroups    []string
 	// RetryMax is how many times a transient handler error is retried before
 	// the event is dead-lettered; RetryInitial is the first backoff.
 	RetryMax     int
@@ -109,10 +129,9 @@ func (c Config) Postgres() bool {
 }
 
 // RunsGroup reports whether this process consumes as group.
-func (c Config) RunsGroup(group string) bool { return slices.Contains(c.ConsumerGroups, group) }
-
-// knownGroups are the consumer groups REELAY_CONSUMER_GROUPS may name.
-func knownGroups() []string { return []string{"movie-group", "analytics-group", "notif-group"} }
+func (c Config) RunsGroup(group string) bool {
+	return c.AllConsumerGroups || slices.Contains(c.ConsumerGroups, group)
+}
 
 // Load reads the configuration through getenv (os.Getenv in production) and
 // validates it. The error is one line naming the variable, its value and what
@@ -134,7 +153,11 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	c.KafkaBrokers = splitList(get(EnvKafkaBrokers, ""))
 	c.DatabaseURL = get(EnvDatabaseURL, filepath.Join(c.DataDir, "reelay.db"))
-	if groups := get(EnvConsumerGroups, strings.Join(knownGroups(), ",")); groups != GroupsNone {
+	switch groups := get(EnvConsumerGroups, GroupsAll); groups {
+	case GroupsAll:
+		c.AllConsumerGroups = true
+	case GroupsNone:
+	default:
 		c.ConsumerGroups = splitList(groups)
 	}
 
@@ -189,9 +212,9 @@ func (c Config) Validate() error {
 		}
 	}
 	for _, g := range c.ConsumerGroups {
-		if !slices.Contains(knownGroups(), g) {
+		if !groupName.MatchString(g) {
 			return invalid(EnvConsumerGroups, strings.Join(c.ConsumerGroups, ","),
-				"a comma-separated subset of "+strings.Join(knownGroups(), ",")+", or none")
+				"all, none, or a comma-separated list of consumer group names")
 		}
 	}
 	if c.PprofAddr != "" && !loopback(c.PprofAddr) {
@@ -229,7 +252,7 @@ func hostPort(addr string) bool {
 }
 
 func invalid(env, value, allowed string) error {
-	return fmt.Errorf("config: %s=%q is invalid: want %s", env, value, allowed)
+	return &InvalidError{Env: env, Value: value, Allowed: allowed}
 }
 
 func splitList(s string) []string {

@@ -38,8 +38,8 @@ func TestLoadDefaults(t *testing.T) {
 	if c.TopicPartitions != 6 || c.TopicReplication != 1 || c.ShutdownTimeout != 30*time.Second {
 		t.Fatalf("numbers: %+v", c)
 	}
-	if strings.Join(c.ConsumerGroups, ",") != "movie-group,analytics-group,notif-group" {
-		t.Fatalf("groups: %v", c.ConsumerGroups)
+	if !c.AllConsumerGroups || len(c.ConsumerGroups) != 0 || !c.RunsGroup("any-registered-group") {
+		t.Fatalf("groups: all=%v %v, want every registered group", c.AllConsumerGroups, c.ConsumerGroups)
 	}
 }
 
@@ -68,7 +68,7 @@ func TestLoadValues(t *testing.T) {
 		}
 	}
 	none, err := config.Load(env(map[string]string{config.EnvConsumerGroups: "none"}))
-	if err != nil || len(none.ConsumerGroups) != 0 {
+	if err != nil || len(none.ConsumerGroups) != 0 || none.AllConsumerGroups || none.RunsGroup("movie-group") {
 		t.Fatalf("none: %v %v", none.ConsumerGroups, err)
 	}
 }
@@ -87,7 +87,7 @@ func TestLoadRejects(t *testing.T) {
 		{"brokers", config.EnvKafkaBrokers, "localhost"},
 		{"database scheme", config.EnvDatabaseURL, "mysql://x"},
 		{"webhook", config.EnvNotifyWebhookURL, "ftp://x"},
-		{"unknown group", config.EnvConsumerGroups, "movie-group,billing-group"},
+		{"group name with a space", config.EnvConsumerGroups, "movie-group,billing group"},
 		{"log level", config.EnvLogLevel, "loud"},
 		{"idempotency ttl not a duration", config.EnvIdempotencyTTL, "a day"},
 		{"idempotency ttl zero", config.EnvIdempotencyTTL, "0s"},

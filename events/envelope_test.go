@@ -377,7 +377,7 @@ func TestTopics(t *testing.T) {
 	if events.DeadLetterTopic(events.GroupNotification) != "notif-group.dlq" {
 		t.Fatal("dlq name")
 	}
-	if n := len(events.StaticTopics()); n != 9 {
+	if n := len(events.PublishedTopics()); n != 6 {
 		t.Fatalf("%d static topics", n)
 	}
 }

@@ -33,11 +33,6 @@ const (
 	GroupNotification = "notif-group"
 )
 
-// Groups lists every consumer group, in start order.
-func Groups() []string {
-	return []string{GroupMovie, GroupAnalytics, GroupNotification}
-}
-
 // NotificationTopic is the topic of a notification channel.
 func NotificationTopic(channel string) string { return NotificationTopicPrefix + channel }
 
@@ -59,15 +54,13 @@ const deadLetterSuffix = ".dlq"
 // IsDeadLetterTopic reports whether topic is a dead-letter topic.
 func IsDeadLetterTopic(topic string) bool { return strings.HasSuffix(topic, deadLetterSuffix) }
 
-// StaticTopics lists the topics Reelay creates at start: the fixed ones, one
-// per HTTP notification channel, and each group's dead-letter topic.
-func StaticTopics() []string {
+// PublishedTopics lists the topics the HTTP API publishes to: the fixed
+// ones and one per notification channel. Reelay creates them at start,
+// with each registered consumer group's dead-letter topic.
+func PublishedTopics() []string {
 	ts := []string{TopicMovieEvents, TopicMovieViews, TopicUserActions}
 	for _, ch := range []string{ChannelEmail, ChannelPush, ChannelSMS} {
 		ts = append(ts, NotificationTopic(ch))
-	}
-	for _, g := range Groups() {
-		ts = append(ts, DeadLetterTopic(g))
 	}
 	return ts
 }

@@ -219,17 +219,19 @@ func waitReady(t *testing.T, in *instance, p *process) {
 }
 
 // TestInvalidConfigStopsStartup: a bad value exits with status 2 and one
-// line that names the variable.
+// line that names the variable. (A group name no consumer registers is
+// judged once the graph is built: TestStartupFailuresEndInOneLine.)
 func TestInvalidConfigStopsStartup(t *testing.T) {
 	parallel(t)
 	cases := []struct{ env, value string }{
 		{"REELAY_TOPIC_PARTITIONS", "six"},
 		{"REELAY_SHUTDOWN_TIMEOUT", "-3s"},
-		{"REELAY_CONSUMER_GROUPS", "movie-group,billing"},
+		{"REELAY_CONSUMER_GROUPS", "movie-group,bill ing"},
 		{"REELAY_HTTP_ADDR", "nowhere"},
+		{"REELAY_HTTP_ADDR", "127.0.0.1:99999"},
 	}
 	for _, tc := range cases {
-		t.Run(tc.env, func(t *testing.T) {
+		t.Run(tc.env+"="+tc.value, func(t *testing.T) {
 			p := runBinary(t, []string{tc.env + "=" + tc.value, "REELAY_DATA_DIR=" + t.TempDir()})
 			select {
 			case <-p.done:
@@ -244,6 +246,62 @@ func TestInvalidConfigStopsStartup(t *testing.T) {
 			out := strings.TrimRight(p.stderr.String(), "\n")
 			if strings.Contains(out, "\n") || !strings.Contains(out, tc.env) || !strings.Contains(out, tc.value) {
 				t.Fatalf("want one line naming %s: %q", tc.env, out)
+			}
+		})
+	}
+}
+
+// TestStartupFailuresEndInOneLine starts the binary with one thing wrong at
+// a time: each run exits non-zero within seconds, and its last line names
+// the cause and the variable to change, after a handful of lines at most.
+func TestStartupFailuresEndInOneLine(t *testing.T) {
+	parallel(t)
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = busy.Close() }) // after the parallel subtests
+	closed := freeAddr(t)                  // nothing listens there
+	cases := []struct {
+		name      string
+		env       []string
+		exit      int
+		wantInEnd []string
+	}{
+		{"http port in use", []string{"REELAY_HTTP_ADDR=" + busy.Addr().String()}, 1,
+			[]string{"reelay: cannot start:", "address already in use", "REELAY_HTTP_ADDR"}},
+		{"group no consumer registers", []string{"REELAY_CONSUMER_GROUPS=movie-group,billing-group"}, 2,
+			[]string{"REELAY_CONSUMER_GROUPS", "billing-group", "movie-group,notif-group"}},
+		{"data dir not writable", []string{"REELAY_DATA_DIR=/proc/reelay"}, 1,
+			[]string{"reelay: cannot start:", "/proc/reelay", "REELAY_DATA_DIR"}},
+		{"database unreachable", []string{"REELAY_DATABASE_URL=postgres://reelay:secret@" + closed + "/reelay"}, 1,
+			[]string{"reelay: cannot start:", "connection refused", "REELAY_DATABASE_URL"}},
+		{"broker unreachable", []string{"REELAY_KAFKA_BROKERS=" + closed}, 1,
+			[]string{"reelay: cannot start:", "REELAY_KAFKA_BROKERS"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			env := append([]string{"REELAY_HTTP_ADDR=127.0.0.1:0", "REELAY_EMBEDDED_KAFKA_ADDR=127.0.0.1:0",
+				"REELAY_DATA_DIR=" + t.TempDir(), "REELAY_KAFKA_BROKERS=", "REELAY_DATABASE_URL="}, tc.env...)
+			p := runBinary(t, env)
+			select {
+			case <-p.done:
+			case <-time.After(30 * time.Second):
+				t.Fatalf("still running after 30 s:\n%s", p.stderr.String())
+			}
+			lines := strings.Split(strings.TrimSpace(p.stderr.String()), "\n")
+			last := lines[len(lines)-1]
+			if code := p.cmd.ProcessState.ExitCode(); code != tc.exit {
+				t.Fatalf("exit %d, want %d; last line %q", code, tc.exit, last)
+			}
+			for _, want := range tc.wantInEnd {
+				if !strings.Contains(last, want) {
+					t.Fatalf("last line %q lacks %q", last, want)
+				}
+			}
+			if strings.Contains(p.stderr.String(), "secret") || len(lines) > 5 {
+				t.Fatalf("%d lines (or the password shown):\n%s", len(lines), p.stderr.String())
 			}
 		})
 	}

@@ -8,6 +8,7 @@ package sqlstore
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"embed"
 	"errors"
@@ -110,8 +111,15 @@ func (db *DB) Close() error {
 	return err
 }
 
-// migrate applies, in name order, every migration not yet recorded. On
-// PostgreSQL an advisory lock makes instances that start together take turns.
+// ErrMigrationChanged is returned by Open when an applied migration's file
+// no longer has the content that was applied: the schema would silently
+// differ from what the code expects.
+var ErrMigrationChanged = errors.New("migration changed")
+
+// migrate applies, in name order, every migration not yet recorded, and
+// records each one's SHA-256; an applied migration whose content changed
+// stops it (ErrMigrationChanged). On PostgreSQL an advisory lock makes
+// instances that start together take turns.
 func (db *DB) migrate(ctx context.Context) error {
 	if db.postgres {
 		conn, err := db.write.Conn(ctx)
@@ -125,8 +133,14 @@ func (db *DB) migrate(ctx context.Context) error {
 		defer func() { _, _ = conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(7260414)`) }()
 	}
 	if _, err := db.write.ExecContext(ctx,
-		`CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
+		`CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL, checksum TEXT)`); err != nil {
 		return fmt.Errorf("migrations table: %w", err)
+	}
+	// A table made before checksums were recorded lacks the column.
+	if _, err := db.write.ExecContext(ctx, `SELECT checksum FROM schema_migrations WHERE 1 = 0`); err != nil {
+		if _, err := db.write.ExecContext(ctx, `ALTER TABLE schema_migrations ADD COLUMN checksum TEXT`); err != nil {
+			return fmt.Errorf("migrations table: add checksum: %w", err)
+		}
 	}
 	names, err := fs.Glob(migrations, "migrations/*.sql")
 	if err != nil {
@@ -151,12 +165,23 @@ func (db *DB) migrateOne(ctx context.Context, name string) error {
 		return err
 	}
 	defer func() { _ = tx.Rollback() }()
-	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE name = $1`, name).Scan(&n); err != nil {
-		return err
-	}
-	if n > 0 {
+	sum := fmt.Sprintf("%x", sha256.Sum256(body))
+	var applied sql.NullString
+	err = tx.QueryRowContext(ctx, `SELECT checksum FROM schema_migrations WHERE name = $1`, name).Scan(&applied)
+	switch {
+	case err == nil && !applied.Valid:
+		// Applied before checksums were recorded: this content is the one.
+		if _, err := tx.ExecContext(ctx, `UPDATE schema_migrations SET checksum = $1 WHERE name = $2`, sum, name); err != nil {
+			return err
+		}
+		return tx.Commit()
+	case err == nil && applied.String != sum:
+		return fmt.Errorf("%w: its content changed after it was applied (checksum %.12s, applied %.12s); add a new migration instead of editing this one",
+			ErrMigrationChanged, sum, applied.String)
+	case err == nil:
 		return nil
+	case !errors.Is(err, sql.ErrNoRows):
+		return err
 	}
 	for _, stmt := range strings.Split(string(body), ";") {
 		if strings.TrimSpace(stripComments(stmt)) == "" {
@@ -166,7 +191,8 @@ func (db *DB) migrateOne(ctx context.Context, name string) error {
 			return err
 		}
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (name, applied_at) VALUES ($1, $2)`, name, millis(time.Now())); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (name, applied_at, checksum) VALUES ($1, $2, $3)`,
+		name, millis(time.Now()), sum); err != nil {
 		return err
 	}
 	return tx.Commit()

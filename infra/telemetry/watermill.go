@@ -10,7 +10,9 @@ import (
 // WatermillLogger adapts l to Watermill. Unlike watermill.NewSlogLogger, it
 // builds a line's attributes only when l logs at its level, and With only
 // records the fields: Watermill's router calls With and Trace for every
-// message, which then cost nothing at the usual levels.
+// message, which then cost nothing at the usual levels. Watermill's Info
+// lines (each handler added, started and stopped) are logged at debug:
+// Reelay says what matters about its start and stop itself.
 func WatermillLogger(l *slog.Logger) watermill.LoggerAdapter { return &lazyLogger{l: l} }
 
 type lazyLogger struct {
@@ -22,7 +24,9 @@ type lazyLogger struct {
 func (z *lazyLogger) Error(msg string, err error, fields watermill.LogFields) {
 	z.log(slog.LevelError, msg, fields, "error", err)
 }
-func (z *lazyLogger) Info(msg string, fields watermill.LogFields) { z.log(slog.LevelInfo, msg, fields) }
+func (z *lazyLogger) Info(msg string, fields watermill.LogFields) {
+	z.log(slog.LevelDebug, msg, fields)
+}
 func (z *lazyLogger) Debug(msg string, fields watermill.LogFields) {
 	z.log(slog.LevelDebug, msg, fields)
 }

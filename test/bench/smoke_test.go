@@ -64,8 +64,8 @@ func TestSmoke(t *testing.T) {
 	if strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Errorf("rows:\n got %v\nwant %v", got, want)
 	}
-	if len(res.Profiles) != 2 {
-		t.Fatalf("want a profile of each Reelay drain, got %d", len(res.Profiles))
+	if len(res.Profiles) != 3 {
+		t.Fatalf("want a profile of Reelay's ingest and of each of its drains, got %d", len(res.Profiles))
 	}
 	for _, p := range res.Profiles {
 		if !strings.Contains(p.Top, "flat%") || !strings.Contains(p.TopCum, "cum%") {

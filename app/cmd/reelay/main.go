@@ -17,5 +17,5 @@ func main() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}
-	app.New(cfg).Run()
+	os.Exit(app.Run(cfg, os.Stderr))
 }
