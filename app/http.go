@@ -49,6 +49,7 @@ func newServer(p serverParams) *httpapi.Server {
 		},
 		Stuck:       p.Runner.Stuck,
 		ReadTimeout: p.Config.HTTPReadTimeout,
+		AccessLog:   p.Config.AccessLog,
 		Metrics:     p.Metrics, Logger: p.Logger,
 	})
 	p.Lifecycle.Append(fx.Hook{

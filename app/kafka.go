@@ -175,7 +175,7 @@ func subscribers(lc fx.Lifecycle, cfg config.Config, b Brokers, sec kafka.Securi
 			OnPatternTopicsIgnored: func(pattern string, ignored int) {
 				m.PatternTopicsIgnored.WithLabelValues(group).Set(float64(ignored))
 			},
-		}, logger.With("group", group))
+		}, logger)
 		if err != nil {
 			return nil, err
 		}

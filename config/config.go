@@ -41,6 +41,7 @@ const (
 	EnvPprofAddr           = "REELAY_PPROF_ADDR"
 	EnvPublishTimeout      = "REELAY_PUBLISH_TIMEOUT"
 	EnvKafkaSessionTimeout = "REELAY_KAFKA_SESSION_TIMEOUT"
+	EnvAccessLog           = "REELAY_ACCESS_LOG"
 )
 
 // GroupsAll, as REELAY_CONSUMER_GROUPS (the default), runs every registered
@@ -115,6 +116,8 @@ type Config struct {
 	// KafkaSessionTimeout is how long a consumer group waits for a silent
 	// member before giving its partitions to the others.
 	KafkaSessionTimeout time.Duration
+	// AccessLog writes one INFO line per HTTP request.
+	AccessLog bool
 	// PprofAddr is where net/http/pprof is served (host:port on loopback
 	// only); empty, the default, serves nothing.
 	PprofAddr string
@@ -176,6 +179,7 @@ func Load(getenv func(string) string) (Config, error) {
 	c.IdempotencyTTL = p.duration(EnvIdempotencyTTL, "24h")
 	c.PublishTimeout = p.duration(EnvPublishTimeout, "3s")
 	c.KafkaSessionTimeout = p.duration(EnvKafkaSessionTimeout, "10s")
+	c.AccessLog = p.bool(EnvAccessLog, false)
 	if err != nil {
 		return Config{}, err
 	}
@@ -278,6 +282,15 @@ func (p parser) int(env, def string, lo, hi int) int {
 		*p.err = invalid(env, raw, fmt.Sprintf("an integer from %d to %d", lo, hi))
 	}
 	return n
+}
+
+func (p parser) bool(env string, def bool) bool {
+	raw := p.getenv(env, strconv.FormatBool(def))
+	b, err := strconv.ParseBool(raw)
+	if err != nil && *p.err == nil {
+		*p.err = invalid(env, raw, "true or false")
+	}
+	return b
 }
 
 func (p parser) duration(env, def string) time.Duration {

@@ -95,6 +95,7 @@ func TestLoadRejects(t *testing.T) {
 		{"pprof on a LAN address", config.EnvPprofAddr, "192.168.1.10:6060"},
 		{"pprof not host:port", config.EnvPprofAddr, "6060"},
 		{"publish timeout zero", config.EnvPublishTimeout, "0s"},
+		{"access log not a boolean", config.EnvAccessLog, "yes please"},
 		{"publish timeout not a duration", config.EnvPublishTimeout, "3"},
 		{"session timeout too short", config.EnvKafkaSessionTimeout, "2s"},
 		{"session timeout too long", config.EnvKafkaSessionTimeout, "10m"},

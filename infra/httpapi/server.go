@@ -46,6 +46,8 @@ type Deps struct {
 	Stuck   func() []router.StuckPartition
 	Metrics *telemetry.Metrics
 	Logger  *slog.Logger
+	// AccessLog writes one line per request (REELAY_ACCESS_LOG).
+	AccessLog bool
 }
 
 // Server is the HTTP API.
@@ -73,8 +75,11 @@ func New(d Deps) *Server {
 		ready: d.Ready, stuck: d.Stuck, readTimeout: cmp.Or(d.ReadTimeout, 30*time.Second), metrics: d.Metrics, logger: d.Logger}
 	e.HTTPErrorHandler = errorHandler(d.Logger)
 	routes := map[string]bool{} // the route templates, filled once every route is added
+	e.Use(correlationMiddleware)
+	if d.AccessLog {
+		e.Use(accessLog(d.Logger))
+	}
 	e.Use(
-		correlationMiddleware,
 		metricsMiddleware(d.Metrics, routes),
 		middleware.RecoverWithConfig(middleware.RecoverConfig{DisableErrorHandler: false}),
 		bodyLimit,

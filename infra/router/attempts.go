@@ -1,6 +1,7 @@
 package router
 
 import (
+	"log/slog"
 	"strconv"
 	"time"
 
@@ -9,16 +10,23 @@ import (
 	"github.com/reelay/reelay/events"
 )
 
-// attemptRecord counts attempts and stamps the first and last failure times.
-// It runs inside the retry, once per attempt. The counter starts from zero
-// for every delivery: the kafka unmarshaler drops dlq_* headers a record
-// arrives with, so a producer cannot set it.
-func attemptRecord(now func() time.Time) message.HandlerMiddleware {
+// attemptRecord counts attempts, stamps the first and last failure times
+// and logs each failed attempt with the event's logger (event id,
+// correlation id, group, handler, topic, partition, offset) and whether it
+// is retried. It runs inside the retry, once per attempt. The counter
+// starts from zero for every delivery: the kafka unmarshaler drops dlq_*
+// headers a record arrives with, so a producer cannot set it.
+func attemptRecord(now func() time.Time, maxRetries int, logger *slog.Logger) message.HandlerMiddleware {
 	return func(h message.HandlerFunc) message.HandlerFunc {
 		return func(msg *message.Message) ([]*message.Message, error) {
 			n, _ := strconv.Atoi(msg.Metadata.Get(events.DLQAttempts))
 			msg.Metadata.Set(events.DLQAttempts, strconv.Itoa(n+1))
+			ctx := msg.Context()
 			out, err := h(msg)
+			if err != nil && ctx.Err() == nil {
+				retried := n < maxRetries && !events.IsPermanent(err)
+				loggerFrom(ctx, logger).Warn("handler failed", "attempt", n+1, "retried", retried, "err", cut(err.Error(), 512))
+			}
 			if err != nil {
 				at := now().UTC().Format(time.RFC3339Nano)
 				if msg.Metadata.Get(events.DLQFirstFailure) == "" {

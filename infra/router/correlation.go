@@ -6,20 +6,22 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 
 	"github.com/reelay/reelay/events"
+	"github.com/reelay/reelay/infra/kafka"
 )
 
 type loggerKey struct{}
 
 // correlation puts into the message context a logger that carries the
 // correlation id, the event id and source, the dedup id (the message UUID,
-// the inbox key) and the handler.
+// the inbox key), the group and handler, and the record's topic, partition
+// and offset: every line a handler or middleware logs about the event.
 //
 // The correlation id is the event's correlationid extension
 // (ce_correlationid, the correlationid attribute in structured mode, or the
 // legacy correlation_id header). When the producer sent none, or one that is
 // too long or unprintable, it is the event id, or the dedup id for a record
 // without a usable event id.
-func correlation(base *slog.Logger, handler string) message.HandlerMiddleware {
+func correlation(base *slog.Logger, group, handler string) message.HandlerMiddleware {
 	return func(h message.HandlerFunc) message.HandlerFunc {
 		return func(msg *message.Message) ([]*message.Message, error) {
 			ident := events.IdentityOf(msg.Metadata, msg.Payload)
@@ -31,8 +33,10 @@ func correlation(base *slog.Logger, handler string) message.HandlerMiddleware {
 			if id == "" {
 				id = msg.UUID
 			}
+			rec, _ := kafka.RecordFromContext(msg.Context())
 			msg.SetContext(withLogger(msg.Context(), base, "correlation_id", id, "event_id", eventID,
-				"event_source", source, "dedup_id", msg.UUID, "handler", handler))
+				"event_source", source, "dedup_id", msg.UUID, "group", group, "handler", handler,
+				"topic", rec.Topic, "partition", rec.Partition, "offset", rec.Offset))
 			return h(msg)
 		}
 	}

@@ -45,7 +45,7 @@ func TestCorrelationLogsTheEventsIDs(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			var buf bytes.Buffer
-			mw := correlation(slog.New(slog.NewJSONHandler(&buf, nil)), "movie:movie-views")
+			mw := correlation(slog.New(slog.NewJSONHandler(&buf, nil)), "movie-group", "movie:movie-views")
 			msg := message.NewMessage("uuid-1", []byte(tc.payload))
 			msg.Metadata = tc.md
 			_, err := mw(func(msg *message.Message) ([]*message.Message, error) {
@@ -59,7 +59,7 @@ func TestCorrelationLogsTheEventsIDs(t *testing.T) {
 			if err := json.Unmarshal(buf.Bytes(), &line); err != nil {
 				t.Fatalf("%v: %s", err, buf.Bytes())
 			}
-			if line["dedup_id"] != "uuid-1" || line["handler"] != "movie:movie-views" {
+			if line["dedup_id"] != "uuid-1" || line["handler"] != "movie:movie-views" || line["group"] != "movie-group" {
 				t.Fatalf("log line %v", line)
 			}
 			for k, v := range tc.want {

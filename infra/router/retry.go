@@ -1,14 +1,12 @@
 package router
 
 import (
-	"log/slog"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
 
 	"github.com/reelay/reelay/events"
-	"github.com/reelay/reelay/infra/telemetry"
 )
 
 // maxRetryWait is the longest wait between two attempts, jitter included.
@@ -21,11 +19,11 @@ const retryJitter = 0.5
 // and ±50% jitter, never waiting more than 10 s between attempts; permanent
 // errors (events.IsPermanent) return at once. Retries stop when the router
 // closes.
-func retry(maxRetries int, initial time.Duration, logger *slog.Logger) message.HandlerMiddleware {
-	return retryConfig(maxRetries, initial, logger).Middleware
+func retry(maxRetries int, initial time.Duration) message.HandlerMiddleware {
+	return retryConfig(maxRetries, initial).Middleware
 }
 
-func retryConfig(maxRetries int, initial time.Duration, logger *slog.Logger) middleware.Retry {
+func retryConfig(maxRetries int, initial time.Duration) middleware.Retry {
 	return middleware.Retry{
 		MaxRetries:      maxRetries,
 		InitialInterval: min(initial, maxRetryWait),
@@ -36,6 +34,7 @@ func retryConfig(maxRetries int, initial time.Duration, logger *slog.Logger) mid
 		RandomizationFactor: retryJitter,
 		ResetContextOnRetry: true,
 		ShouldRetry:         func(p middleware.RetryParams) bool { return !events.IsPermanent(p.Err) },
-		Logger:              telemetry.WatermillLogger(logger),
+		// No Logger: attemptRecord logs each failed attempt with the
+		// event's fields, which Watermill's line lacks.
 	}
 }

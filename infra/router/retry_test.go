@@ -2,8 +2,6 @@ package router
 
 import (
 	"errors"
-	"io"
-	"log/slog"
 	"testing"
 	"time"
 
@@ -19,7 +17,7 @@ import (
 // at least two thirds of it.
 func TestRetryWaitsAtMostTenSeconds(t *testing.T) {
 	t.Parallel()
-	r := retryConfig(5, 100*time.Millisecond, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	r := retryConfig(5, 100*time.Millisecond)
 	var longest time.Duration
 	for range 200 {
 		b := backoff.NewExponentialBackOff()
@@ -38,7 +36,7 @@ func TestRetryWaitsAtMostTenSeconds(t *testing.T) {
 // a transient error is tried 1+MaxRetries times, a permanent one once.
 func TestRetryRetriesTransientErrorsOnly(t *testing.T) {
 	t.Parallel()
-	mw := retry(2, time.Millisecond, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	mw := retry(2, time.Millisecond)
 	for _, tc := range []struct {
 		err  error
 		want int

@@ -166,12 +166,12 @@ func (r *Runner) addHandler(c events.Consumer, topic string) error {
 	h := r.router.AddConsumerHandler(name, topic, sub, d.handle)
 	dlq := &deadLetter{pub: r.publisher, topic: events.DeadLetterTopic(c.Group), stuck: r.stuck, group: c.Group, logger: r.logger}
 	h.AddMiddleware(
-		correlation(r.logger, name),
+		correlation(r.logger, c.Group, name),
 		outcome(r.metrics, c.Group, name),
 		dlq.middleware,
 		failureRecord(c.Group, name),
-		retry(r.settings.RetryMax, r.settings.RetryInitial, r.logger),
-		attemptRecord(time.Now),
+		retry(r.settings.RetryMax, r.settings.RetryInitial),
+		attemptRecord(time.Now, r.settings.RetryMax, r.logger),
 		middleware.Recoverer,
 		newBatcher(c, r.inbox, r.settings.Grace, r.logger).middleware,
 		inbox(r.inbox, c.Group, r.settings.Grace, c.SideEffects),

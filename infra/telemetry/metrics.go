@@ -4,6 +4,7 @@ package telemetry
 import (
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -75,5 +76,7 @@ func NewMetrics() *Metrics {
 func NewLogger(level string) *slog.Logger {
 	var l slog.Level
 	_ = l.UnmarshalText([]byte(level))
-	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+	// A warning or error repeated (every partition during a broker outage)
+	// is written once per 10 s, with the count of those dropped.
+	return slog.New(LimitRepeats(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: l}), 10*time.Second))
 }
