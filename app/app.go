@@ -21,7 +21,10 @@ import (
 
 // New builds the application for cfg. Extra options let tests decorate or
 // populate parts of the graph.
-func New(cfg config.Config, extra ...fx.Option) *fx.App {
+func New(cfg config.Config, extra ...fx.Option) *fx.App { return fx.New(Options(cfg, extra...)) }
+
+// Options is the whole graph of the application for cfg, with extra.
+func Options(cfg config.Config, extra ...fx.Option) fx.Option {
 	opts := []fx.Option{
 		fx.Supply(cfg),
 		fx.Provide(
@@ -47,5 +50,5 @@ func New(cfg config.Config, extra ...fx.Option) *fx.App {
 		RouterModule,
 		HTTPModule,
 	}
-	return fx.New(append(opts, extra...)...)
+	return fx.Options(append(opts, extra...)...)
 }

@@ -32,10 +32,7 @@ var KafkaModule = fx.Module("kafka",
 		security,
 		brokers,
 		publisher,
-		func(p message.Publisher, cfg config.Config) *kafka.Events {
-			return kafka.NewEvents(p, cfg.PublishTimeout)
-		},
-		func(e *kafka.Events) httpapi.Publisher { return e },
+		fx.Annotate(eventsPublisher, fx.As(new(httpapi.Publisher))),
 		admin,
 		probe,
 		subscribers,
@@ -118,6 +115,12 @@ func admin(lc fx.Lifecycle, b Brokers, cfg config.Config, sec kafka.Security) (*
 	}
 	lc.Append(fx.StopHook(a.Close))
 	return a, nil
+}
+
+// eventsPublisher publishes the API's events through the one publisher, each within
+// REELAY_PUBLISH_TIMEOUT.
+func eventsPublisher(p message.Publisher, cfg config.Config) *kafka.Events {
+	return kafka.NewEvents(p, cfg.PublishTimeout)
 }
 
 // probe answers the readiness check "broker": whether the cluster can take

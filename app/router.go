@@ -33,10 +33,14 @@ type runnerParams struct {
 }
 
 func newRunner(p runnerParams) (*router.Runner, error) {
-	r, err := router.NewRunner(p.Publisher, p.Subscribers, p.Inbox, p.Metrics, p.Logger, router.Settings{
-		RetryMax:     p.Config.RetryMax,
-		RetryInitial: p.Config.RetryInitial,
-		Grace:        p.Config.ShutdownTimeout,
+	r, err := router.NewRunner(router.Deps{
+		Publisher: p.Publisher, Subscribers: p.Subscribers, Inbox: p.Inbox, Metrics: p.Metrics, Logger: p.Logger,
+		Settings: router.Settings{
+			RetryMax:     p.Config.RetryMax,
+			NoRetries:    p.Config.RetryMax == 0,
+			RetryInitial: p.Config.RetryInitial,
+			Grace:        p.Config.ShutdownTimeout,
+		},
 	})
 	if err != nil {
 		return nil, err

@@ -19,17 +19,10 @@ import (
 // migrations, and supplies each handler's store and each route's queries.
 var StoreModule = fx.Module("store",
 	fx.Provide(
-		openDB,
-		sqlstore.NewMovies,
-		sqlstore.NewAnalytics,
-		sqlstore.NewDeliveries,
-		func(db *sqlstore.DB) router.Inbox { return db },
-		func(s *sqlstore.Movies) movie.Store { return s },
-		func(s *sqlstore.Movies) httpapi.MovieQueries { return s },
-		func(s *sqlstore.Analytics) analytics.Store { return s },
-		func(s *sqlstore.Analytics) httpapi.AnalyticsQueries { return s },
-		func(s *sqlstore.Deliveries) notification.Store { return s },
-		func(s *sqlstore.Deliveries) httpapi.DeliveryQueries { return s },
+		fx.Annotate(openDB, fx.As(fx.Self()), fx.As(new(router.Inbox))),
+		fx.Annotate(sqlstore.NewMovies, fx.As(new(movie.Store)), fx.As(new(httpapi.MovieQueries))),
+		fx.Annotate(sqlstore.NewAnalytics, fx.As(new(analytics.Store)), fx.As(new(httpapi.AnalyticsQueries))),
+		fx.Annotate(sqlstore.NewDeliveries, fx.As(new(notification.Store)), fx.As(new(httpapi.DeliveryQueries))),
 	),
 )
 

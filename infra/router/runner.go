@@ -16,14 +16,71 @@ import (
 	"github.com/reelay/reelay/infra/telemetry"
 )
 
-// Settings tune the middleware every handler gets.
+// Settings tune the middleware every handler gets. Zero values take the
+// defaults (setDefaults); Validate refuses the rest out of range.
 type Settings struct {
-	// RetryMax retries of a transient error before dead-lettering; RetryInitial is the first backoff.
+	// RetryMax retries of a transient error before dead-lettering (default
+	// 5; 0 retries nothing, so use NoRetries); RetryInitial is the first
+	// backoff (default 100 ms).
 	RetryMax     int
+	NoRetries    bool
 	RetryInitial time.Duration
 	// Grace bounds an in-flight handler after the router starts closing; it is
-	// also the router's close timeout.
+	// also the router's close timeout (default 30 s).
 	Grace time.Duration
+}
+
+func (s *Settings) setDefaults() {
+	if s.RetryMax == 0 && !s.NoRetries {
+		s.RetryMax = 5
+	}
+	if s.RetryInitial == 0 {
+		s.RetryInitial = 100 * time.Millisecond
+	}
+	if s.Grace == 0 {
+		s.Grace = 30 * time.Second
+	}
+}
+
+// Validate reports a setting out of range.
+func (s Settings) Validate() error {
+	var errs []error
+	if s.RetryMax < 0 || s.RetryMax > 100 {
+		errs = append(errs, fmt.Errorf("RetryMax is %d; want 0 to 100", s.RetryMax))
+	}
+	if s.RetryInitial < 0 {
+		errs = append(errs, fmt.Errorf("RetryInitial is %s; want a positive duration", s.RetryInitial))
+	}
+	if s.Grace < 0 {
+		errs = append(errs, fmt.Errorf("Grace is %s; want a positive duration", s.Grace))
+	}
+	return errors.Join(errs...)
+}
+
+// Deps are what the Runner works with.
+type Deps struct {
+	// Publisher publishes dead letters.
+	Publisher   message.Publisher
+	Subscribers Subscribers
+	Inbox       Inbox
+	Metrics     *telemetry.Metrics
+	Logger      *slog.Logger
+	Settings    Settings
+}
+
+// Validate reports a missing dependency or a setting out of range.
+func (d Deps) Validate() error {
+	var errs []error
+	for _, m := range []struct {
+		name    string
+		missing bool
+	}{{"Publisher", d.Publisher == nil}, {"Subscribers", d.Subscribers == nil}, {"Inbox", d.Inbox == nil},
+		{"Metrics", d.Metrics == nil}, {"Logger", d.Logger == nil}} {
+		if m.missing {
+			errs = append(errs, fmt.Errorf("%s is required", m.name))
+		}
+	}
+	return errors.Join(append(errs, d.Settings.Validate())...)
 }
 
 // Subscribers returns the subscriber of a consumer group. Subscribing to a
@@ -52,16 +109,19 @@ type Runner struct {
 	done      sync.WaitGroup
 }
 
-// NewRunner builds the router. Dead-lettered events are published with publisher.
-func NewRunner(publisher message.Publisher, subscribers Subscribers, inbox Inbox,
-	metrics *telemetry.Metrics, logger *slog.Logger, s Settings) (*Runner, error) {
-	r, err := message.NewRouter(message.RouterConfig{CloseTimeout: s.Grace}, telemetry.WatermillLogger(logger))
+// NewRunner builds the router, taking defaults for zero settings.
+func NewRunner(d Deps) (*Runner, error) {
+	d.Settings.setDefaults()
+	if err := d.Validate(); err != nil {
+		return nil, fmt.Errorf("router: %w", err)
+	}
+	r, err := message.NewRouter(message.RouterConfig{CloseTimeout: d.Settings.Grace}, telemetry.WatermillLogger(d.Logger))
 	if err != nil {
 		return nil, err
 	}
-	return &Runner{router: r, publisher: publisher, subscribers: subscribers, inbox: inbox,
-		metrics: metrics, logger: logger, settings: s, handlers: map[string]*message.Handler{},
-		stuck: newStuckPartitions(metrics.PartitionStuck, logger)}, nil
+	return &Runner{router: r, publisher: d.Publisher, subscribers: d.Subscribers, inbox: d.Inbox,
+		metrics: d.Metrics, logger: d.Logger, settings: d.Settings, handlers: map[string]*message.Handler{},
+		stuck: newStuckPartitions(d.Metrics.PartitionStuck, d.Logger)}, nil
 }
 
 // Stuck lists the partitions whose record can be neither applied nor

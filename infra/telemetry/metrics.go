@@ -14,9 +14,10 @@ import (
 type Metrics struct {
 	Registry *prometheus.Registry
 	// Events counts consumed events by group, handler and outcome: applied,
-	// duplicate, dead_lettered (the dead-letter topic has it), redelivered
-	// (the router closed mid-way) and dead_letter_failed (the dead-letter
-	// publish failed: the record is redelivered and its partition waits).
+	// duplicate (the inbox had it), dead_lettered (the dead-letter topic has
+	// it), dead_letter_failed (the dead-letter publish failed: the record is
+	// redelivered and its partition waits), redelivered (the router closed
+	// mid-way) and failed (any other error: the record is redelivered).
 	Events *prometheus.CounterVec
 	// UnknownTypes counts acknowledged events whose ce_type no route handles,
 	// by group: the type itself comes from outside and is only logged.
@@ -27,7 +28,7 @@ type Metrics struct {
 	// PatternTopicsIgnored counts topics that match a pattern subscription
 	// but exceed its cap, by group.
 	PatternTopicsIgnored *prometheus.GaugeVec
-	// HandlerSeconds times each handler attempt.
+	// HandlerSeconds times each event's handling, retries included.
 	HandlerSeconds *prometheus.HistogramVec
 	// Published counts published events by topic and outcome (ok, error).
 	Published *prometheus.CounterVec
