@@ -26,14 +26,27 @@ var StoreModule = fx.Module("store",
 	),
 )
 
+// openDB prepares the database; its start hook connects and applies the
+// migrations (within fx's start timeout), its stop hook closes it.
 func openDB(lc fx.Lifecycle, cfg config.Config) (*sqlstore.DB, error) {
-	db, err := sqlstore.Open(context.Background(), cfg.DatabaseURL)
-	if err != nil {
+	hint := func(err error) error {
 		if cfg.Postgres() {
-			return nil, fmt.Errorf("%w (check %s)", err, config.EnvDatabaseURL)
+			return fmt.Errorf("%w (check %s)", err, config.EnvDatabaseURL)
 		}
-		return nil, fmt.Errorf("%w (check %s or %s)", err, config.EnvDataDir, config.EnvDatabaseURL)
+		return fmt.Errorf("%w (check %s or %s)", err, config.EnvDataDir, config.EnvDatabaseURL)
 	}
-	lc.Append(fx.StopHook(db.Close))
+	db, err := sqlstore.New(cfg.DatabaseURL)
+	if err != nil {
+		return nil, hint(err)
+	}
+	lc.Append(fx.Hook{
+		OnStart: func(ctx context.Context) error {
+			if err := db.Start(ctx); err != nil {
+				return hint(err)
+			}
+			return nil
+		},
+		OnStop: func(context.Context) error { return db.Close() },
+	})
 	return db, nil
 }

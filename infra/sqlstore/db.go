@@ -42,42 +42,64 @@ type DB struct {
 	// runs one transaction per event in parallel.
 	group    *groupCommit
 	postgres bool
+	url      string // as given, for errors (shown redacted)
 }
 
 // Open connects to url (a SQLite file path or a postgres:// URL) and applies
-// the migrations. Its error shows a PostgreSQL URL's scheme and host only:
-// never its credentials, database or parameters.
+// the migrations: New, then Start. Its error shows a PostgreSQL URL's scheme
+// and host only: never its credentials, database or parameters.
 func Open(ctx context.Context, url string) (*DB, error) {
-	db, err := openAndMigrate(ctx, url)
+	db, err := New(url)
 	if err != nil {
-		return nil, openError(url, err)
+		return nil, err
+	}
+	if err := db.Start(ctx); err != nil {
+		_ = db.Close()
+		return nil, err
 	}
 	return db, nil
 }
 
-func openAndMigrate(ctx context.Context, url string) (*DB, error) {
+// New prepares the database at url without reaching it: connections are
+// made by Start (the application's start hook) and on use.
+func New(url string) (*DB, error) {
 	db, err := open(url)
 	if err != nil {
-		return nil, err
+		return nil, openError(url, err)
+	}
+	db.url = url
+	return db, nil
+}
+
+// Start makes SQLite's directory, applies the migrations (ErrMigrationChanged
+// when an applied one was edited) and prepares the statements.
+func (db *DB) Start(ctx context.Context) error {
+	if err := db.start(ctx); err != nil {
+		return openError(db.url, err)
+	}
+	return nil
+}
+
+func (db *DB) start(ctx context.Context) error {
+	if !db.postgres {
+		if err := os.MkdirAll(filepath.Dir(db.url), 0o755); err != nil {
+			return fmt.Errorf("sqlite dir: %w", err)
+		}
 	}
 	if err := db.migrate(ctx); err != nil {
-		_ = db.Close()
-		return nil, err
+		return err
 	}
-	if db.seen, err = db.read.PrepareContext(ctx,
-		`SELECT COUNT(*) FROM inbox WHERE consumer_group = $1 AND event_id = $2`); err != nil {
-		_ = db.Close()
-		return nil, err
+	seen, err := db.read.PrepareContext(ctx, `SELECT COUNT(*) FROM inbox WHERE consumer_group = $1 AND event_id = $2`)
+	if err != nil {
+		return err
 	}
-	return db, nil
+	db.seen = seen
+	return nil
 }
 
 func open(url string) (*DB, error) {
 	if isPostgres(url) {
 		return openPostgres(url)
-	}
-	if err := os.MkdirAll(filepath.Dir(url), 0o755); err != nil {
-		return nil, fmt.Errorf("sqlite dir: %w", err)
 	}
 	dsn := "file:" + url + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_txlock=immediate"
 	write, err := sql.Open("sqlite", dsn)
