@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -27,8 +28,11 @@ type batch struct {
 	tx         *sql.Tx
 	members    int // events kept in the batch
 	rolledBack int // events whose savepoint was rolled back
-	done       chan struct{}
-	err        error
+	// broken is why an event's writes could not be rolled back alone: the
+	// whole batch then rolls back, and every event kept in it fails.
+	broken error
+	done   chan struct{}
+	err    error
 }
 
 // turn is one event's hold of the shared transaction.
@@ -74,15 +78,22 @@ func (t *turn) leave(keep bool) error {
 		}
 	}
 	if !keep || err != nil {
-		_, _ = b.tx.ExecContext(ctx, "ROLLBACK TO "+t.name)
-		_, _ = b.tx.ExecContext(ctx, "RELEASE "+t.name)
+		if _, rerr := b.tx.ExecContext(ctx, "ROLLBACK TO "+t.name); rerr != nil {
+			b.broken = errors.Join(b.broken, fmt.Errorf("rollback to savepoint %s: %w", t.name, rerr))
+		} else if _, rerr := b.tx.ExecContext(ctx, "RELEASE "+t.name); rerr != nil {
+			b.broken = errors.Join(b.broken, fmt.Errorf("release savepoint %s: %w", t.name, rerr))
+		}
 		b.rolledBack++
 	}
-	if g.waiting.Load() == 0 || b.members >= g.maxSize {
+	if g.waiting.Load() == 0 || b.members >= g.maxSize || b.broken != nil {
 		g.open = nil
-		if b.members > 0 {
+		switch {
+		case b.broken != nil:
+			_ = b.tx.Rollback()
+			b.err = fmt.Errorf("group commit rolled back: %w", b.broken)
+		case b.members > 0:
 			b.err = b.tx.Commit()
-		} else {
+		default:
 			_ = b.tx.Rollback()
 		}
 		close(b.done)

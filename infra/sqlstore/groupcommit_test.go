@@ -1,0 +1,60 @@
+package sqlstore
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+)
+
+// TestGroupCommitRollsBackAllWhenASavepointCannot: an event whose own writes
+// cannot be rolled back alone (here it released its savepoint itself, so
+// ROLLBACK TO fails) must not leave them in the batch: the whole batch
+// rolls back, and the event kept before it fails too, to be retried.
+func TestGroupCommitRollsBackAllWhenASavepointCannot(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "reelay.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = db.Close() }()
+	g := db.group
+	insert := func(tt *turn, id string) {
+		t.Helper()
+		if _, err := tt.b.tx.ExecContext(ctx, `INSERT INTO inbox (consumer_group, event_id, processed_at) VALUES ('g', $1, 0)`, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first, err := g.join(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	insert(first, "kept")
+	// One event waiting, as the second would be: the first hands the token
+	// on without committing.
+	g.waiting.Add(1)
+	firstDone := make(chan error, 1)
+	go func() { firstDone <- first.leave(true) }()
+	second, err := g.join(ctx)
+	g.waiting.Add(-1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second.b != first.b {
+		t.Fatal("the second event did not join the first one's batch")
+	}
+	insert(second, "failed")
+	if _, err := second.b.tx.ExecContext(ctx, "RELEASE "+second.name); err != nil {
+		t.Fatal(err)
+	}
+	if err := second.leave(false); err != nil {
+		t.Fatalf("the failed event's own leave: %v", err)
+	}
+	if err := <-firstDone; err == nil {
+		t.Fatal("the kept event was reported committed with a batch that could not roll back the failed one")
+	}
+	var n int
+	if err := db.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM inbox WHERE consumer_group = 'g'`).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("%d inbox rows (%v), want none: the failed event's writes were committed", n, err)
+	}
+}
