@@ -154,10 +154,15 @@ func subscribers(lc fx.Lifecycle, cfg config.Config, b Brokers, sec kafka.Securi
 	logger *slog.Logger) router.Subscribers {
 	subs := map[string]message.Subscriber{}
 	lc.Append(fx.StopHook(func(context.Context) error {
-		for _, s := range subs {
-			_ = s.Close()
+		// Closing commits the offsets of acked messages: a failure means
+		// they are consumed again after the restart (the inbox drops them).
+		var errs []error
+		for group, s := range subs {
+			if err := s.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("close %s subscriber: %w", group, err))
+			}
 		}
-		return nil
+		return errors.Join(errs...)
 	}))
 	return func(group string) (message.Subscriber, error) {
 		if s, ok := subs[group]; ok {

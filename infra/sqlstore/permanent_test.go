@@ -3,10 +3,12 @@ package sqlstore_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/reelay/reelay/events"
+	"github.com/reelay/reelay/handlers/analytics"
 	"github.com/reelay/reelay/infra/sqlstore"
 )
 
@@ -48,6 +50,22 @@ func TestErrorsNoRetryCanFixArePermanent(t *testing.T) {
 		})
 		if err == nil || events.IsPermanent(err) || !errors.Is(err, context.Canceled) {
 			t.Fatalf("cancelled: err = %v, want a transient context.Canceled", err)
+		}
+	})
+}
+
+// TestWriteErrorsNameTheStatement: a write that fails says which statement
+// it was, and still classifies as the driver's error (a unique violation is
+// permanent).
+func TestWriteErrorsNameTheStatement(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, db *sqlstore.DB) {
+		view := analytics.View{EventID: "same", MovieViewed: events.MovieViewed{MovieID: "m", UserID: "u"}, At: time.Now()}
+		_, err := db.Apply(context.Background(), "g", "e-op", func(ctx context.Context) error {
+			return sqlstore.NewAnalytics(db).RecordViews(ctx, []analytics.View{view, view})
+		})
+		if err == nil || !strings.Contains(err.Error(), "INSERT INTO views") || !events.IsPermanent(err) {
+			t.Fatalf("err %v (permanent %v), want a permanent error naming INSERT INTO views", err, events.IsPermanent(err))
 		}
 	})
 }

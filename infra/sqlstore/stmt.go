@@ -3,6 +3,8 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"fmt"
+	"strings"
 	"sync"
 )
 
@@ -98,10 +100,13 @@ func (w writeTx) ExecContext(ctx context.Context, query string, args ...any) (sq
 	if err != nil {
 		return nil, err
 	}
+	var res sql.Result
 	if s := w.db.stmts.lookup(query); s != nil {
-		return w.tx.StmtContext(ctx, s).ExecContext(ctx, args...)
+		res, err = w.tx.StmtContext(ctx, s).ExecContext(ctx, args...)
+	} else {
+		res, err = w.tx.ExecContext(ctx, query, args...)
 	}
-	return w.tx.ExecContext(ctx, query, args...)
+	return res, operation(query, err)
 }
 
 // QueryRowContext runs query in the transaction.
@@ -120,7 +125,8 @@ func (w writeTx) QueryContext(ctx context.Context, query string, args ...any) (*
 	if err != nil {
 		return nil, err
 	}
-	return w.tx.QueryContext(ctx, query, args...)
+	rows, err := w.tx.QueryContext(ctx, query, args...)
+	return rows, operation(query, err)
 }
 
 // ExecVaried runs a statement whose text varies with its number of rows: it
@@ -130,5 +136,21 @@ func (w writeTx) ExecVaried(ctx context.Context, query string, args ...any) (sql
 	if err != nil {
 		return nil, err
 	}
-	return w.tx.ExecContext(ctx, query, args...)
+	res, err := w.tx.ExecContext(ctx, query, args...)
+	return res, operation(query, err)
+}
+
+// operation names the statement that failed by its first words ("INSERT
+// INTO movie_stats", "UPDATE movies"), so that a dead-letter record's
+// error says which write of a handler failed; err stays unwrappable.
+func operation(query string, err error) error {
+	if err == nil {
+		return nil
+	}
+	words := strings.Fields(query)
+	n := 2
+	if len(words) > 0 && (strings.EqualFold(words[0], "INSERT") || strings.EqualFold(words[0], "DELETE")) {
+		n = 3 // INSERT INTO t, DELETE FROM t
+	}
+	return fmt.Errorf("%s: %w", strings.Join(words[:min(n, len(words))], " "), err)
 }
