@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"slices"
+	"syscall"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -99,8 +101,10 @@ func brokers(lc fx.Lifecycle, cfg config.Config, sec kafka.Security, logger *slo
 	return Brokers{b.Addr()}, nil
 }
 
-func publisher(lc fx.Lifecycle, b Brokers, sec kafka.Security, logger *slog.Logger) (message.Publisher, error) {
-	p, err := kafka.NewPublisher(b, logger, kafka.WithSecurity(sec))
+func publisher(lc fx.Lifecycle, b Brokers, cfg config.Config, sec kafka.Security, logger *slog.Logger) (message.Publisher, error) {
+	p, err := connect(logger, "kafka publisher", cfg.KafkaConnectTimeout, func() (message.Publisher, error) {
+		return kafka.NewPublisher(b, logger, kafka.WithSecurity(sec))
+	})
 	if err != nil {
 		return nil, hint(err)
 	}
@@ -108,8 +112,52 @@ func publisher(lc fx.Lifecycle, b Brokers, sec kafka.Security, logger *slog.Logg
 	return p, nil
 }
 
-func admin(lc fx.Lifecycle, b Brokers, cfg config.Config, sec kafka.Security) (*kafka.Admin, error) {
-	a, err := kafka.NewAdmin(b, cfg.TopicPartitions, cfg.TopicReplication, kafka.WithSecurity(sec))
+// connect calls dial until it succeeds, fails otherwise than a broker not
+// up yet would (refused connection, unknown host), or within has passed,
+// logging each failure:
+// brokers that start after Reelay are waited for, for a bounded time. A dial
+// still running at the deadline (a broker that accepts connections and
+// never answers) is abandoned.
+func connect[T io.Closer](logger *slog.Logger, what string, within time.Duration, dial func() (T, error)) (T, error) {
+	var zero T
+	deadline := time.Now().Add(within)
+	for attempt := 1; ; attempt++ {
+		type result struct {
+			v   T
+			err error
+		}
+		done := make(chan result, 1)
+		go func() {
+			v, err := dial()
+			done <- result{v, err}
+		}()
+		var r result
+		select {
+		case r = <-done:
+		case <-time.After(time.Until(deadline)):
+			go func() { // close it if it ever connects
+				if late := <-done; late.err == nil {
+					_ = late.v.Close()
+				}
+			}()
+			return zero, fmt.Errorf("%s: no broker answered within %s (%s)", what, within, config.EnvKafkaConnectTimeout)
+		}
+		if r.err == nil {
+			return r.v, nil
+		}
+		if !notUpYet(r.err) || !time.Now().Add(time.Second).Before(deadline) {
+			return zero, r.err
+		}
+		logger.Warn("kafka not reachable yet; retrying", "client", what, "attempt", attempt, "err", r.err,
+			"gives_up_in", time.Until(deadline).Round(time.Second).String())
+		time.Sleep(time.Second)
+	}
+}
+
+func admin(lc fx.Lifecycle, b Brokers, cfg config.Config, sec kafka.Security, logger *slog.Logger) (*kafka.Admin, error) {
+	a, err := connect(logger, "kafka admin", cfg.KafkaConnectTimeout, func() (*kafka.Admin, error) {
+		return kafka.NewAdmin(b, cfg.TopicPartitions, cfg.TopicReplication, kafka.WithSecurity(sec))
+	})
 	if err != nil {
 		return nil, hint(err)
 	}
@@ -200,4 +248,11 @@ func onLoopback(addr string) bool {
 	}
 	ip := net.ParseIP(host)
 	return host == "localhost" || ip != nil && ip.IsLoopback()
+}
+
+// notUpYet tells the errors of a broker that is not running yet, or whose
+// name does not resolve yet: those a retry at start can outlast.
+func notUpYet(err error) bool {
+	var dns *net.DNSError
+	return errors.Is(err, syscall.ECONNREFUSED) || errors.As(err, &dns)
 }

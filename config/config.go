@@ -42,6 +42,7 @@ const (
 	EnvPublishTimeout      = "REELAY_PUBLISH_TIMEOUT"
 	EnvKafkaSessionTimeout = "REELAY_KAFKA_SESSION_TIMEOUT"
 	EnvAccessLog           = "REELAY_ACCESS_LOG"
+	EnvKafkaConnectTimeout = "REELAY_KAFKA_CONNECT_TIMEOUT"
 )
 
 // GroupsAll, as REELAY_CONSUMER_GROUPS (the default), runs every registered
@@ -116,6 +117,9 @@ type Config struct {
 	// KafkaSessionTimeout is how long a consumer group waits for a silent
 	// member before giving its partitions to the others.
 	KafkaSessionTimeout time.Duration
+	// KafkaConnectTimeout is how long start-up waits for the brokers to
+	// answer, retrying and logging each failure.
+	KafkaConnectTimeout time.Duration
 	// AccessLog writes one INFO line per HTTP request.
 	AccessLog bool
 	// PprofAddr is where net/http/pprof is served (host:port on loopback
@@ -180,6 +184,7 @@ func Load(getenv func(string) string) (Config, error) {
 	c.PublishTimeout = p.duration(EnvPublishTimeout, "3s")
 	c.KafkaSessionTimeout = p.duration(EnvKafkaSessionTimeout, "10s")
 	c.AccessLog = p.bool(EnvAccessLog, false)
+	c.KafkaConnectTimeout = p.duration(EnvKafkaConnectTimeout, "30s")
 	if err != nil {
 		return Config{}, err
 	}

@@ -96,6 +96,7 @@ func TestLoadRejects(t *testing.T) {
 		{"pprof not host:port", config.EnvPprofAddr, "6060"},
 		{"publish timeout zero", config.EnvPublishTimeout, "0s"},
 		{"access log not a boolean", config.EnvAccessLog, "yes please"},
+		{"connect timeout zero", config.EnvKafkaConnectTimeout, "0s"},
 		{"publish timeout not a duration", config.EnvPublishTimeout, "3"},
 		{"session timeout too short", config.EnvKafkaSessionTimeout, "2s"},
 		{"session timeout too long", config.EnvKafkaSessionTimeout, "10m"},

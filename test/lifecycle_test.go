@@ -260,8 +260,26 @@ func TestStartupFailuresEndInOneLine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = busy.Close() }) // after the parallel subtests
-	closed := freeAddr(t)                  // nothing listens there
+	t.Cleanup(func() { _ = busy.Close() })          // after the parallel subtests
+	closed := freeAddr(t)                           // nothing listens there
+	silent, err := net.Listen("tcp", "127.0.0.1:0") // accepts, never answers
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = silent.Close() })
+	go func() {
+		var held []net.Conn
+		for {
+			c, err := silent.Accept()
+			if err != nil {
+				for _, c := range held {
+					_ = c.Close()
+				}
+				return
+			}
+			held = append(held, c)
+		}
+	}()
 	cases := []struct {
 		name      string
 		env       []string
@@ -276,8 +294,10 @@ func TestStartupFailuresEndInOneLine(t *testing.T) {
 			[]string{"reelay: cannot start:", "/proc/reelay", "REELAY_DATA_DIR"}},
 		{"database unreachable", []string{"REELAY_DATABASE_URL=postgres://reelay:secret@" + closed + "/reelay"}, 1,
 			[]string{"reelay: cannot start:", "connection refused", "REELAY_DATABASE_URL"}},
-		{"broker unreachable", []string{"REELAY_KAFKA_BROKERS=" + closed}, 1,
-			[]string{"reelay: cannot start:", "REELAY_KAFKA_BROKERS"}},
+		{"broker unreachable, retried for REELAY_KAFKA_CONNECT_TIMEOUT", []string{"REELAY_KAFKA_BROKERS=" + closed, "REELAY_KAFKA_CONNECT_TIMEOUT=2s"}, 1,
+			[]string{"reelay: cannot start:", "connection refused", "REELAY_KAFKA_BROKERS"}},
+		{"broker that never answers", []string{"REELAY_KAFKA_BROKERS=" + silent.Addr().String(), "REELAY_KAFKA_CONNECT_TIMEOUT=3s"}, 1,
+			[]string{"reelay: cannot start:", "no broker answered within 3s", "REELAY_KAFKA_BROKERS"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -300,7 +320,10 @@ func TestStartupFailuresEndInOneLine(t *testing.T) {
 					t.Fatalf("last line %q lacks %q", last, want)
 				}
 			}
-			if strings.Contains(p.stderr.String(), "secret") || len(lines) > 5 {
+			if strings.Contains(tc.name, "retried") && !strings.Contains(p.stderr.String(), "kafka not reachable yet; retrying") {
+				t.Fatalf("no retry logged:\n%s", p.stderr.String())
+			}
+			if strings.Contains(p.stderr.String(), "secret") || len(lines) > 6 {
 				t.Fatalf("%d lines (or the password shown):\n%s", len(lines), p.stderr.String())
 			}
 		})
