@@ -16,11 +16,7 @@ func accessLog(logger *slog.Logger) echo.MiddlewareFunc {
 		return func(c echo.Context) error {
 			start := time.Now()
 			err := next(c)
-			status := c.Response().Status
-			if err != nil {
-				status = toAPIError(err).Status
-			}
-			logger.Info("http request", "method", methodLabel(c.Request().Method), "route", c.Path(), "status", status,
+			logger.Info("http request", "method", methodLabel(c.Request().Method), "route", c.Path(), "status", answered(c, err),
 				"ms", time.Since(start).Milliseconds(), "correlation_id", correlationID(c))
 			return err
 		}

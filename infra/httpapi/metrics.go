@@ -19,10 +19,7 @@ func metricsMiddleware(m *telemetry.Metrics, routes map[string]bool) echo.Middle
 		return func(c echo.Context) error {
 			start := time.Now()
 			err := next(c)
-			status := c.Response().Status
-			if err != nil {
-				status = toAPIError(err).Status
-			}
+			status := answered(c, err)
 			route := c.Path()
 			if !routes[route] {
 				route = "unmatched"
@@ -33,6 +30,15 @@ func metricsMiddleware(m *telemetry.Metrics, routes map[string]bool) echo.Middle
 			return err
 		}
 	}
+}
+
+// answered is the status a request was (or is about to be) answered with:
+// an error's is set by the error handler after the middleware returns.
+func answered(c echo.Context, err error) int {
+	if err != nil {
+		return toAPIError(err).Status
+	}
+	return c.Response().Status
 }
 
 // methodLabel is the method when it is a standard one, else "other".
