@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"slices"
+	"sync"
 	"syscall"
 	"time"
 
@@ -35,7 +36,6 @@ var KafkaModule = fx.Module("kafka",
 		brokers,
 		publisher,
 		fx.Annotate(eventsPublisher, fx.As(new(httpapi.Publisher))),
-		admin,
 		probe,
 		subscribers,
 	),
@@ -45,20 +45,31 @@ var KafkaModule = fx.Module("kafka",
 type topicsParams struct {
 	fx.In
 	Lifecycle fx.Lifecycle
-	Admin     *kafka.Admin
+	Brokers   Brokers
+	Config    config.Config
+	Security  kafka.Security
+	Logger    *slog.Logger
 	Consumers []events.Consumer `group:"consumers"`
 }
 
 // createTopics creates, at start, the topics the API publishes to and the
-// dead-letter topic of every registered consumer's group.
+// dead-letter topic of every registered consumer's group, with an admin
+// client that lives as long as that.
 func createTopics(p topicsParams) {
 	p.Lifecycle.Append(fx.Hook{OnStart: func(context.Context) error {
+		a, err := connect(p.Logger, "kafka admin", p.Config.KafkaConnectTimeout, func() (*kafka.Admin, error) {
+			return kafka.NewAdmin(p.Brokers, p.Config.TopicPartitions, p.Config.TopicReplication, kafka.WithSecurity(p.Security))
+		})
+		if err != nil {
+			return hint(err)
+		}
+		defer func() { _ = a.Close() }()
 		topics := events.PublishedTopics()
 		for _, c := range p.Consumers {
 			topics = append(topics, events.DeadLetterTopic(c.Group))
 		}
 		slices.Sort(topics)
-		return p.Admin.EnsureTopics(slices.Compact(topics)...)
+		return a.EnsureTopics(slices.Compact(topics)...)
 	}})
 }
 
@@ -88,28 +99,82 @@ func brokers(lc fx.Lifecycle, cfg config.Config, sec kafka.Security, logger *slo
 		return nil, fmt.Errorf("%s: the embedded broker speaks plaintext; TLS applies to %s only",
 			config.EnvKafkaTLSEnabled, config.EnvKafkaBrokers)
 	}
-	b, err := kafka.StartEmbedded(cfg.EmbeddedKafkaAddr, cfg.DataDir, kafka.WithSecurity(sec))
+	// The address is bound now, so that every client knows it; the broker
+	// loads its log and serves from the start hook.
+	b, err := kafka.NewEmbedded(cfg.EmbeddedKafkaAddr, cfg.DataDir, kafka.WithSecurity(sec))
 	if errors.Is(err, kafka.ErrOpenToNetwork) {
 		return nil, fmt.Errorf("%s=%q: %w: set %s (and its user and password) or listen on 127.0.0.1",
 			config.EnvEmbeddedKafkaAddr, cfg.EmbeddedKafkaAddr, kafka.ErrOpenToNetwork, config.EnvKafkaSASLMechanism)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%w (check %s and %s)", err, config.EnvEmbeddedKafkaAddr, config.EnvDataDir)
+		return nil, fmt.Errorf("%w (check %s)", err, config.EnvEmbeddedKafkaAddr)
 	}
-	logger.Info("embedded kafka listening", "addr", b.Addr(), "data_dir", cfg.DataDir, "sasl", sec.SASL.String())
-	lc.Append(fx.StopHook(b.Close))
+	lc.Append(fx.Hook{
+		OnStart: func(context.Context) error {
+			if err := b.Start(); err != nil {
+				return fmt.Errorf("%w (check %s)", err, config.EnvDataDir)
+			}
+			logger.Info("embedded kafka listening", "addr", b.Addr(), "data_dir", cfg.DataDir, "sasl", sec.SASL.String())
+			return nil
+		},
+		OnStop: func(context.Context) error { b.Close(); return nil },
+	})
 	return Brokers{b.Addr()}, nil
 }
 
-func publisher(lc fx.Lifecycle, b Brokers, cfg config.Config, sec kafka.Security, logger *slog.Logger) (message.Publisher, error) {
-	p, err := connect(logger, "kafka publisher", cfg.KafkaConnectTimeout, func() (message.Publisher, error) {
-		return kafka.NewPublisher(b, logger, kafka.WithSecurity(sec))
+// publisher is the process's one Watermill publisher; it connects in its
+// start hook (waiting for the brokers up to REELAY_KAFKA_CONNECT_TIMEOUT).
+func publisher(lc fx.Lifecycle, b Brokers, cfg config.Config, sec kafka.Security, logger *slog.Logger) message.Publisher {
+	p := &startedPublisher{}
+	lc.Append(fx.Hook{
+		OnStart: func(context.Context) error {
+			pub, err := connect(logger, "kafka publisher", cfg.KafkaConnectTimeout, func() (message.Publisher, error) {
+				return kafka.NewPublisher(b, logger, kafka.WithSecurity(sec))
+			})
+			if err != nil {
+				return hint(err)
+			}
+			p.set(pub)
+			return nil
+		},
+		OnStop: func(context.Context) error { return p.Close() },
 	})
-	if err != nil {
-		return nil, hint(err)
+	return p
+}
+
+// startedPublisher is a publisher made in a start hook, for the values
+// built before it: publishing before the start fails.
+type startedPublisher struct {
+	mu  sync.RWMutex
+	pub message.Publisher
+}
+
+var errNotStarted = errors.New("kafka publisher not started")
+
+func (p *startedPublisher) set(pub message.Publisher) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.pub = pub
+}
+
+func (p *startedPublisher) Publish(topic string, msgs ...*message.Message) error {
+	p.mu.RLock()
+	pub := p.pub
+	p.mu.RUnlock()
+	if pub == nil {
+		return errNotStarted
 	}
-	lc.Append(fx.StopHook(p.Close))
-	return p, nil
+	return pub.Publish(topic, msgs...)
+}
+
+func (p *startedPublisher) Close() error {
+	p.mu.RLock()
+	pub := p.pub
+	p.mu.RUnlock()
+	if pub == nil {
+		return nil
+	}
+	return pub.Close()
 }
 
 // connect calls dial until it succeeds, fails otherwise than a broker not
@@ -154,16 +219,6 @@ func connect[T io.Closer](logger *slog.Logger, what string, within time.Duration
 	}
 }
 
-func admin(lc fx.Lifecycle, b Brokers, cfg config.Config, sec kafka.Security, logger *slog.Logger) (*kafka.Admin, error) {
-	a, err := connect(logger, "kafka admin", cfg.KafkaConnectTimeout, func() (*kafka.Admin, error) {
-		return kafka.NewAdmin(b, cfg.TopicPartitions, cfg.TopicReplication, kafka.WithSecurity(sec))
-	})
-	if err != nil {
-		return nil, hint(err)
-	}
-	lc.Append(fx.StopHook(a.Close))
-	return a, nil
-}
 
 // eventsPublisher publishes the API's events through the one publisher, each within
 // REELAY_PUBLISH_TIMEOUT.

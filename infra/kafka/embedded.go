@@ -19,52 +19,83 @@ var ErrOpenToNetwork = errors.New("the embedded broker listens beyond loopback o
 // on the same directory resumes where it stopped. Any Kafka client, kcat
 // included, can connect to Addr.
 type Embedded struct {
-	cluster *kfake.Cluster
+	cluster *kfake.Cluster // nil before Start
+	ln      net.Listener   // bound by NewEmbedded, served from Start
 	addr    string
 	dir     string
+	kopts   []kfake.Opt
 }
 
-// StartEmbedded listens on addr (host:port; port 0 picks a free one) and
-// keeps its log in dataDir/kafka. Without options it speaks plaintext and
-// accepts anyone, so it refuses (ErrOpenToNetwork) an addr that is not
-// loopback (127.0.0.0/8, ::1, localhost). WithSecurity with SASL makes every
-// connection authenticate as that user, on any addr; TLS is not served.
+// StartEmbedded is NewEmbedded then Start.
+func StartEmbedded(addr, dataDir string, opts ...Option) (*Embedded, error) {
+	e, err := NewEmbedded(addr, dataDir, opts...)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.Start(); err != nil {
+		e.Close()
+		return nil, err
+	}
+	return e, nil
+}
+
+// NewEmbedded binds addr (host:port; port 0 picks a free one), so that Addr
+// is known, and serves nothing until Start, which keeps the broker's log in
+// dataDir/kafka. Without options it speaks plaintext and accepts anyone, so
+// it refuses (ErrOpenToNetwork) an addr that is not loopback (127.0.0.0/8,
+// ::1, localhost). WithSecurity with SASL makes every connection
+// authenticate as that user, on any addr; TLS is not served.
 //
 // The credentials come from the options at every start: the broker keeps
 // none on disk (kfake would persist them and prefer them over the options).
-func StartEmbedded(addr, dataDir string, opts ...Option) (*Embedded, error) {
+func NewEmbedded(addr, dataDir string, opts ...Option) (*Embedded, error) {
 	s := applyOptions(opts).security.SASL
 	if !s.Enabled() && !loopback(addr) {
 		return nil, fmt.Errorf("embedded kafka on %s: %w", addr, ErrOpenToNetwork)
 	}
-	dir := filepath.Join(dataDir, "kafka")
-	kopts := []kfake.Opt{
-		kfake.NumBrokers(1),
-		kfake.DataDir(dir),
-		kfake.ListenFn(func(network, _ string) (net.Listener, error) { return net.Listen(network, addr) }),
-	}
-	if s.Enabled() {
-		kopts = append(kopts, kfake.EnableSASL(), kfake.Superuser(s.Mechanism, s.User, s.Password))
-	}
-	if err := forgetCredentials(dir); err != nil {
-		return nil, fmt.Errorf("embedded kafka on %s: %w", addr, err)
-	}
-	c, err := kfake.NewCluster(kopts...)
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("embedded kafka on %s: %w", addr, err)
 	}
-	if err := forgetCredentials(dir); err != nil {
-		c.Close()
-		return nil, fmt.Errorf("embedded kafka on %s: %w", addr, err)
+	e := &Embedded{ln: ln, addr: ln.Addr().String(), dir: filepath.Join(dataDir, "kafka")}
+	e.kopts = []kfake.Opt{
+		kfake.NumBrokers(1),
+		kfake.DataDir(e.dir),
+		kfake.ListenFn(func(string, string) (net.Listener, error) { return e.ln, nil }),
 	}
-	return &Embedded{cluster: c, addr: c.ListenAddrs()[0], dir: dir}, nil
+	if s.Enabled() {
+		e.kopts = append(e.kopts, kfake.EnableSASL(), kfake.Superuser(s.Mechanism, s.User, s.Password))
+	}
+	return e, nil
+}
+
+// Start loads the log from the data directory and serves the bound address.
+func (e *Embedded) Start() error {
+	if err := forgetCredentials(e.dir); err != nil {
+		return fmt.Errorf("embedded kafka on %s: %w", e.addr, err)
+	}
+	c, err := kfake.NewCluster(e.kopts...)
+	if err != nil {
+		return fmt.Errorf("embedded kafka on %s: %w", e.addr, err)
+	}
+	if err := forgetCredentials(e.dir); err != nil {
+		c.Close()
+		return fmt.Errorf("embedded kafka on %s: %w", e.addr, err)
+	}
+	e.cluster = c
+	return nil
 }
 
 // Addr is the address clients connect to.
 func (e *Embedded) Addr() string { return e.addr }
 
-// Close stops the broker and flushes its log to disk.
+// Close stops the broker and flushes its log to disk (or only releases the
+// address, before Start).
 func (e *Embedded) Close() {
+	if e.cluster == nil {
+		_ = e.ln.Close()
+		return
+	}
 	e.cluster.Close()
 	_ = forgetCredentials(e.dir)
 }
