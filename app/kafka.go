@@ -219,7 +219,6 @@ func connect[T io.Closer](logger *slog.Logger, what string, within time.Duration
 	}
 }
 
-
 // eventsPublisher publishes the API's events through the one publisher, each within
 // REELAY_PUBLISH_TIMEOUT.
 func eventsPublisher(p message.Publisher, cfg config.Config) *kafka.Events {
