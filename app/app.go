@@ -2,7 +2,9 @@
 // process — embedded or external Kafka, the store, the publisher, the router
 // with its consumers, and the HTTP API — and their lifecycle.
 //
-// Start order: broker, database, publisher, router, HTTP. Stop runs in
+// Constructors do no I/O beyond binding the embedded broker's address; the
+// start hooks do it, within fx's start timeout: embedded broker, database
+// (connect, migrate), topics, publisher, router, HTTP. Stop runs in
 // reverse: HTTP stops taking requests and drains those in flight, the router
 // stops fetching and lets in-flight handlers commit, offsets are committed,
 // the publisher flushes, the database and the embedded broker close.
