@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/reelay/reelay/infra/sqlstore"
+	"github.com/reelay/reelay/infra/sqlstore/sqlstoretest"
 )
 
 // The fault scenarios of issue 3 run on Apache Kafka and PostgreSQL with
@@ -58,7 +58,7 @@ type member struct {
 }
 
 func newFleet(t *testing.T, brokers string, extra ...string) *fleet {
-	dbURL, err := sqlstore.IsolatedSchema(context.Background(), os.Getenv("REELAY_TEST_DATABASE_URL"), t.Name())
+	dbURL, err := sqlstoretest.IsolatedSchema(context.Background(), os.Getenv("REELAY_TEST_DATABASE_URL"), t.Name())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,7 +21,7 @@ import (
 	"github.com/reelay/reelay/app"
 	"github.com/reelay/reelay/config"
 	"github.com/reelay/reelay/infra/httpapi"
-	"github.com/reelay/reelay/infra/sqlstore"
+	"github.com/reelay/reelay/infra/sqlstore/sqlstoretest"
 )
 
 // externalBrokers is the Apache Kafka cluster under test, or nil for the embedded broker.
@@ -71,7 +71,7 @@ func testConfig(t *testing.T) config.Config {
 	cfg.ShutdownTimeout = 15 * time.Second
 	cfg.LogLevel = "warn"
 	if url := os.Getenv("REELAY_TEST_DATABASE_URL"); url != "" {
-		if cfg.DatabaseURL, err = sqlstore.IsolatedSchema(context.Background(), url, t.Name()); err != nil {
+		if cfg.DatabaseURL, err = sqlstoretest.IsolatedSchema(context.Background(), url, t.Name()); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -1,12 +1,16 @@
-package sqlstore
+package sqlstore_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/reelay/reelay/infra/sqlstore"
+	"github.com/reelay/reelay/infra/sqlstore/sqlstoretest"
 )
 
 // TestMigrationChangedStopsOpen: once a migration is applied, a database
@@ -17,8 +21,9 @@ func TestMigrationChangedStopsOpen(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	urls := map[string]string{"sqlite": filepath.Join(t.TempDir(), "reelay.db")}
+	drivers := map[string]string{"sqlite": "sqlite", "postgres": "pgx"}
 	if pg := os.Getenv("REELAY_TEST_DATABASE_URL"); pg != "" {
-		u, err := IsolatedSchema(ctx, pg, t.Name())
+		u, err := sqlstoretest.IsolatedSchema(ctx, pg, t.Name())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -28,19 +33,24 @@ func TestMigrationChangedStopsOpen(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			set := func(checksum any) {
 				t.Helper()
-				db, err := Open(ctx, url)
+				db, err := sqlstore.Open(ctx, url) // applies (and checks) the migrations
 				if err != nil {
 					t.Fatal(err)
 				}
-				defer func() { _ = db.Close() }()
-				if _, err := db.write.ExecContext(ctx, `UPDATE schema_migrations SET checksum = $1 WHERE name = 'migrations/0001_init.sql'`, checksum); err != nil {
+				_ = db.Close()
+				raw, err := sql.Open(drivers[name], url)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer func() { _ = raw.Close() }()
+				if _, err := raw.ExecContext(ctx, `UPDATE schema_migrations SET checksum = $1 WHERE name = 'migrations/0001_init.sql'`, checksum); err != nil {
 					t.Fatal(err)
 				}
 			}
 			set(nil) // as recorded before checksums
 			set("0000")
-			_, err := Open(ctx, url)
-			if !errors.Is(err, ErrMigrationChanged) || !strings.Contains(err.Error(), "0001_init.sql") {
+			_, err := sqlstore.Open(ctx, url)
+			if !errors.Is(err, sqlstore.ErrMigrationChanged) || !strings.Contains(err.Error(), "0001_init.sql") {
 				t.Fatalf("open with a changed migration: %v, want ErrMigrationChanged naming 0001_init.sql", err)
 			}
 		})

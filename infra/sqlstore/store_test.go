@@ -13,6 +13,7 @@ import (
 	"github.com/reelay/reelay/events"
 	"github.com/reelay/reelay/handlers/notification"
 	"github.com/reelay/reelay/infra/sqlstore"
+	"github.com/reelay/reelay/infra/sqlstore/sqlstoretest"
 )
 
 // openStores runs the contract suite on SQLite always and on PostgreSQL when
@@ -28,7 +29,7 @@ func openStores(t *testing.T) map[string]*sqlstore.DB {
 	t.Cleanup(func() { _ = db.Close() })
 	out["sqlite"] = db
 	if url := os.Getenv("REELAY_TEST_DATABASE_URL"); url != "" {
-		pg, err := sqlstore.OpenIsolated(ctx, url, t.Name())
+		pg, err := sqlstoretest.OpenIsolated(ctx, url, t.Name())
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -11,6 +11,7 @@ import (
 	_ "modernc.org/sqlite"             // SQLite for the read-model polls
 
 	"github.com/reelay/reelay/infra/sqlstore"
+	"github.com/reelay/reelay/infra/sqlstore/sqlstoretest"
 )
 
 // database makes a fresh database for one run, a new SQLite file or a new
@@ -22,7 +23,7 @@ func (h *harness) database(ctx context.Context, kind, name string, migrate bool)
 	url := filepath.Join(h.work, name+".db")
 	if kind == dbPostgres {
 		var err error
-		if url, err = sqlstore.IsolatedSchema(ctx, h.pgURL, "bench_"+name); err != nil {
+		if url, err = sqlstoretest.IsolatedSchema(ctx, h.pgURL, "bench_"+name); err != nil {
 			return "", err
 		}
 	}
