@@ -138,19 +138,23 @@ func (in *instance) stop() {
 // do sends a request and decodes the JSON answer.
 func (in *instance) do(method, path string, body any, headers map[string]string) (int, any) {
 	in.t.Helper()
-	var rd io.Reader
+	var reqBody []byte
 	switch b := body.(type) {
 	case nil:
 	case string:
-		rd = strings.NewReader(b)
+		reqBody = []byte(b)
 	case []byte:
-		rd = bytes.NewReader(b)
+		reqBody = b
 	default:
 		raw, err := json.Marshal(b)
 		if err != nil {
 			in.t.Fatal(err)
 		}
-		rd = bytes.NewReader(raw)
+		reqBody = raw
+	}
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(reqBody)
 	}
 	req, err := http.NewRequest(method, in.base+path, rd)
 	if err != nil {
@@ -172,6 +176,7 @@ func (in *instance) do(method, path string, body any, headers map[string]string)
 	if len(raw) > 0 && json.Unmarshal(raw, &out) != nil {
 		in.t.Fatalf("%s %s: answer is not JSON: %q", method, path, raw)
 	}
+	checkOpenAPI(in.t, req, reqBody, resp, raw)
 	return resp.StatusCode, out
 }
 

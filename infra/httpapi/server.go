@@ -87,6 +87,7 @@ func New(d Deps) *Server {
 	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
 	e.GET("/readyz", s.readyz)
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(d.Metrics.Registry, promhttp.HandlerOpts{})))
+	e.GET("/openapi.json", serveOpenAPI)
 
 	ttl := d.IdempotencyTTL
 	if ttl <= 0 {
