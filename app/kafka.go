@@ -26,10 +26,11 @@ import (
 // Brokers are the bootstrap addresses of the Kafka cluster in use.
 type Brokers []string
 
-// KafkaModule supplies the brokers (starting the embedded one when none are
+// KafkaModule supplies the brokers (the embedded one when none are
 // configured), the TLS and SASL settings every client connects with, the
-// process's one publisher, the admin client and the per-group subscribers,
-// and creates the topics.
+// process's one publisher, the readiness probe and the per-group
+// subscribers, and creates the topics. The embedded broker, the publisher
+// and the topic-creating admin client reach the brokers in start hooks.
 var KafkaModule = fx.Module("kafka",
 	fx.Provide(
 		security,
@@ -179,10 +180,9 @@ func (p *startedPublisher) Close() error {
 
 // connect calls dial until it succeeds, fails otherwise than a broker not
 // up yet would (refused connection, unknown host), or within has passed,
-// logging each failure:
-// brokers that start after Reelay are waited for, for a bounded time. A dial
-// still running at the deadline (a broker that accepts connections and
-// never answers) is abandoned.
+// logging each failure: brokers that start after Reelay are waited for, for
+// a bounded time. A dial still running at the deadline (a broker that
+// accepts connections and never answers) is abandoned.
 func connect[T io.Closer](logger *slog.Logger, what string, within time.Duration, dial func() (T, error)) (T, error) {
 	var zero T
 	deadline := time.Now().Add(within)
