@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/reelay/reelay/infra/kafka"
@@ -117,6 +118,19 @@ func produce(t *testing.T, cl *kgo.Client, recs ...*kgo.Record) {
 	defer cancel()
 	if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// receive returns the next message of ch, failing the test with what
+// when none comes within 30 s.
+func receive(t *testing.T, ch <-chan *message.Message, what string) *message.Message {
+	t.Helper()
+	select {
+	case msg := <-ch:
+		return msg
+	case <-time.After(30 * time.Second):
+		t.Fatal(what)
+		return nil
 	}
 }
 

@@ -225,13 +225,9 @@ func TestKeyedSubscriberCommitWaitsForGaps(t *testing.T) {
 		var got []string
 		var msgs []*message.Message
 		for range n {
-			select {
-			case msg := <-ch:
-				got = append(got, string(msg.Payload))
-				msgs = append(msgs, msg)
-			case <-time.After(30 * time.Second):
-				t.Fatalf("got %v, want %d messages out at once", got, n)
-			}
+			msg := receive(t, ch, fmt.Sprintf("got %v, want %d messages out at once", got, n))
+			got = append(got, string(msg.Payload))
+			msgs = append(msgs, msg)
 		}
 		for _, msg := range msgs {
 			if slices.Contains(ack, string(msg.Payload)) {
@@ -279,16 +275,12 @@ func TestKeyedSubscriberSequencedRunsAKeyAhead(t *testing.T) {
 	}
 	var msgs []*message.Message
 	for i := range n {
-		select {
-		case msg := <-ch:
-			if _, seq := parseValue(t, msg.Payload); seq != i {
-				t.Fatalf("message %d has sequence %d", i, seq)
-			}
-			msgs = append(msgs, msg)
-			kafka.Sequenced(msg.Context())
-		case <-time.After(30 * time.Second):
-			t.Fatalf("%d of %d messages out at once", i, n)
+		msg := receive(t, ch, fmt.Sprintf("%d of %d messages out at once", i, n))
+		if _, seq := parseValue(t, msg.Payload); seq != i {
+			t.Fatalf("message %d has sequence %d", i, seq)
 		}
+		msgs = append(msgs, msg)
+		kafka.Sequenced(msg.Context())
 	}
 	for _, msg := range slices.Backward(msgs) {
 		msg.Ack()
@@ -303,15 +295,11 @@ func TestKeyedSubscriberSequencedRunsAKeyAhead(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case msg := <-ch:
-		if string(msg.Payload) != "after" {
-			t.Fatalf("after a restart: %s, want the record after the acked ones", msg.Payload)
-		}
-		msg.Ack()
-	case <-time.After(30 * time.Second):
-		t.Fatal("nothing after a restart")
+	msg := receive(t, ch, "nothing after a restart")
+	if string(msg.Payload) != "after" {
+		t.Fatalf("after a restart: %s, want the record after the acked ones", msg.Payload)
 	}
+	msg.Ack()
 }
 
 // TestKeyedSubscriberCommitsOnRevoke: members join and leave a group while
@@ -508,16 +496,12 @@ func TestKeyedSubscriberRevokeAbandonsSlowMessages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case msg := <-ch2:
-		info, _ := kafka.RecordFromContext(msg.Context())
-		if _, ok := canceled.Load(info.Partition); !ok {
-			t.Fatalf("partition %d moved without canceling the first member's message", info.Partition)
-		}
-		msg.Ack()
-	case <-time.After(30 * time.Second):
-		t.Fatal("the second member got no message: an abandoned message's late ack was committed, or the partition never moved")
+	msg := receive(t, ch2, "the second member got no message: an abandoned message's late ack was committed, or the partition never moved")
+	info, _ := kafka.RecordFromContext(msg.Context())
+	if _, ok := canceled.Load(info.Partition); !ok {
+		t.Fatalf("partition %d moved without canceling the first member's message", info.Partition)
 	}
+	msg.Ack()
 }
 
 // TestKeyedSubscriberSlowKeyHoldsBackOnlyItsPartition: a key whose first
@@ -698,15 +682,11 @@ func TestKeyedSubscriberConnectsWithSASL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case msg := <-ch:
-		if msg.UUID != "0b6f4d8e-5d8a-4c61-9a0e-2a4b1f3c9d7e" {
-			t.Fatalf("UUID %s", msg.UUID)
-		}
-		msg.Ack()
-	case <-time.After(30 * time.Second):
-		t.Fatal("no message over SASL")
+	msg := receive(t, ch, "no message over SASL")
+	if msg.UUID != "0b6f4d8e-5d8a-4c61-9a0e-2a4b1f3c9d7e" {
+		t.Fatalf("UUID %s", msg.UUID)
 	}
+	msg.Ack()
 }
 
 // TestKeyedSubscriberClosesOnceForEveryCaller: Close may be called from
