@@ -50,6 +50,7 @@ func Options(cfg config.Config, extra ...fx.Option) fx.Option {
 		StoreModule,
 		HandlersModule,
 		RouterModule,
+		OpsModule,
 		HTTPModule,
 	}
 	return fx.Options(append(opts, extra...)...)

@@ -14,6 +14,7 @@ import (
 	"github.com/reelay/reelay/infra/router"
 	"github.com/reelay/reelay/infra/sqlstore"
 	"github.com/reelay/reelay/infra/telemetry"
+	"github.com/reelay/reelay/ops"
 )
 
 // HTTPModule serves the REST API; it starts last and stops first. It also
@@ -34,6 +35,10 @@ type serverParams struct {
 	Probe      *kafka.Probe
 	DB         *sqlstore.DB
 	Runner     *router.Runner
+	Offsets    *kafka.Offsets
+	Dead       *ops.DeadLetters
+	Replays    *ops.Replays
+	Lag        *ops.LagMonitor
 	Metrics    *telemetry.Metrics
 	Logger     *slog.Logger
 }
@@ -47,7 +52,8 @@ func newServer(p serverParams) *httpapi.Server {
 			"database": p.DB.Ping,
 			"handlers": func(context.Context) error { return p.Runner.Subscribed() },
 		},
-		Stuck:       p.Runner.Stuck,
+		Stuck:       func() []router.StuckPartition { return stuckPartitions(p.Runner, p.Lag) },
+		Admin: httpapi.Admin{Token: p.Config.AdminToken, DeadLetters: p.Dead, Replays: p.Replays, Lag: p.Lag, Topics: p.Offsets},
 		ReadTimeout: p.Config.HTTPReadTimeout,
 		AccessLog:   p.Config.AccessLog,
 		Metrics:     p.Metrics, Logger: p.Logger,
@@ -114,4 +120,16 @@ func purgeIdempotencyKeys(lc fx.Lifecycle, db *sqlstore.DB, logger *slog.Logger)
 			}
 		},
 	})
+}
+
+// stuckPartitions lists, for /readyz, the partitions this instance holds
+// whose record can be neither applied nor dead-lettered, then those of any
+// group with lag and no progress for REELAY_STUCK_AFTER.
+func stuckPartitions(r *router.Runner, lm *ops.LagMonitor) []router.StuckPartition {
+	out := r.Stuck()
+	for _, s := range lm.Stuck() {
+		out = append(out, router.StuckPartition{Group: s.Group, Topic: s.Topic, Partition: s.Partition, Offset: s.Committed,
+			Since: s.Since, Reason: "no_progress", Error: fmt.Sprintf("lag %d and no progress since %s", s.Lag, s.Since.Format(time.RFC3339))})
+	}
+	return out
 }

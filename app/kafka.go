@@ -67,7 +67,7 @@ func createTopics(p topicsParams) {
 		defer func() { _ = a.Close() }()
 		topics := events.PublishedTopics()
 		for _, c := range p.Consumers {
-			topics = append(topics, events.DeadLetterTopic(c.Group))
+			topics = append(topics, events.DeadLetterTopic(c.Group), events.ReplayTopic(c.Group))
 		}
 		slices.Sort(topics)
 		return a.EnsureTopics(slices.Compact(topics)...)

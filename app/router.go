@@ -1,6 +1,7 @@
 package app
 
 import (
+	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
@@ -57,12 +58,17 @@ func newRunner(p runnerParams) (*router.Runner, error) {
 	return r, nil
 }
 
-// checkGroups refuses a REELAY_CONSUMER_GROUPS that names a group no
-// registered consumer has: the consumers' value group is the one list of
-// groups.
+// checkGroups refuses two consumers in one group, and a
+// REELAY_CONSUMER_GROUPS that names a group no registered consumer has: the
+// consumers' value group is the one list of groups.
 func checkGroups(cfg config.Config, consumers []events.Consumer) error {
 	var registered []string
 	for _, c := range consumers {
+		if slices.Contains(registered, c.Group) {
+			// The group's inbox, dead-letter and replay topics are its
+			// consumer's: two consumers in one group would share them.
+			return fmt.Errorf("two consumers register the consumer group %q; give each its own group", c.Group)
+		}
 		registered = append(registered, c.Group)
 	}
 	for _, g := range cfg.ConsumerGroups {

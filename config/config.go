@@ -43,7 +43,15 @@ const (
 	EnvKafkaSessionTimeout = "REELAY_KAFKA_SESSION_TIMEOUT"
 	EnvAccessLog           = "REELAY_ACCESS_LOG"
 	EnvKafkaConnectTimeout = "REELAY_KAFKA_CONNECT_TIMEOUT"
+	EnvAdminToken          = "REELAY_ADMIN_TOKEN"
+	EnvAdminTokenFile      = "REELAY_ADMIN_TOKEN_FILE"
+	EnvStuckAfter          = "REELAY_STUCK_AFTER"
+	EnvReplayMax           = "REELAY_REPLAY_MAX"
+	EnvReplayRate          = "REELAY_REPLAY_RATE"
 )
+
+// MinAdminTokenLength is the shortest admin token accepted.
+const MinAdminTokenLength = 16
 
 // GroupsAll, as REELAY_CONSUMER_GROUPS (the default), runs every registered
 // consumer; GroupsNone runs the HTTP API and publisher alone.
@@ -125,6 +133,16 @@ type Config struct {
 	// PprofAddr is where net/http/pprof is served (host:port on loopback
 	// only); empty, the default, serves nothing.
 	PprofAddr string
+	// AdminToken is the bearer token of the admin API (/admin/v1); empty,
+	// the default, disables the admin API.
+	AdminToken string
+	// StuckAfter is how long a partition with lag may go without a commit
+	// before it is reported stuck.
+	StuckAfter time.Duration
+	// ReplayMax is how often one event may be replayed from the dead
+	// letters; ReplayRate bounds the records per second a replay sends.
+	ReplayMax  int
+	ReplayRate int
 }
 
 // Embedded reports whether the process runs the embedded broker.
@@ -185,6 +203,10 @@ func Load(getenv func(string) string) (Config, error) {
 	c.KafkaSessionTimeout = p.duration(EnvKafkaSessionTimeout, "10s")
 	c.AccessLog = p.bool(EnvAccessLog, false)
 	c.KafkaConnectTimeout = p.duration(EnvKafkaConnectTimeout, "30s")
+	c.StuckAfter = p.duration(EnvStuckAfter, "60s")
+	c.ReplayMax = p.int(EnvReplayMax, "3", 1, 100)
+	c.ReplayRate = p.int(EnvReplayRate, "500", 1, 100000)
+	c.AdminToken = p.secret(getenv, EnvAdminToken, EnvAdminTokenFile)
 	if err != nil {
 		return Config{}, err
 	}
@@ -240,6 +262,12 @@ func (c Config) Validate() error {
 		if d.v <= 0 {
 			return invalid(d.env, d.v.String(), "a positive duration such as 30s")
 		}
+	}
+	if c.AdminToken != "" && (len(c.AdminToken) < MinAdminTokenLength || strings.ContainsAny(c.AdminToken, " \t\r\n")) {
+		return invalid(EnvAdminToken, "(hidden)", fmt.Sprintf("at least %d characters without spaces", MinAdminTokenLength))
+	}
+	if c.StuckAfter < time.Second {
+		return invalid(EnvStuckAfter, c.StuckAfter.String(), "a duration of at least 1s such as 60s")
 	}
 	// Kafka brokers accept session timeouts from 6 s to 5 min by default
 	// (group.min/max.session.timeout.ms); heartbeats go every tenth of it.
@@ -438,6 +466,30 @@ func (p parser) kafkaSecurity(raw func(string) string) KafkaSecurity {
 				p.fail(invalid(EnvKafkaSASLPasswordFile, file, "a file holding the password, not an empty one"))
 			}
 		}
+	}
+	return s
+}
+
+// secret reads a secret from env, or from the file envFile names (its
+// trailing line break dropped); setting both is an error.
+func (p parser) secret(getenv func(string) string, env, envFile string) string {
+	v := getenv(env)
+	file := strings.TrimSpace(getenv(envFile))
+	if file == "" {
+		return strings.TrimSpace(v)
+	}
+	if v != "" {
+		p.fail(fmt.Errorf("config: %s and %s are both set: want one of them", env, envFile))
+		return ""
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		p.fail(invalid(envFile, file, "a readable file ("+err.Error()+")"))
+		return ""
+	}
+	s := strings.TrimRight(string(b), "\r\n")
+	if s == "" {
+		p.fail(invalid(envFile, file, "a file holding the secret, not an empty one"))
 	}
 	return s
 }

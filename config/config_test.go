@@ -104,6 +104,9 @@ func TestLoadRejects(t *testing.T) {
 		{"http port not a number", config.EnvHTTPAddr, "127.0.0.1:http"},
 		{"embedded broker port out of range", config.EnvEmbeddedKafkaAddr, "127.0.0.1:65536"},
 		{"broker port out of range", config.EnvKafkaBrokers, "k1:9092,k2:90920"},
+		{"stuck after under a second", config.EnvStuckAfter, "500ms"},
+		{"replay max zero", config.EnvReplayMax, "0"},
+		{"replay rate zero", config.EnvReplayRate, "0"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -299,5 +302,38 @@ func TestLoadKafkaSecurityRejects(t *testing.T) {
 				t.Fatalf("error must be one line naming %s, without the password: %q", tc.want, msg)
 			}
 		})
+	}
+}
+
+// TestAdminToken: the admin token comes from the variable or a file, not
+// both; a short one is refused without being printed.
+func TestAdminToken(t *testing.T) {
+	t.Parallel()
+	c, err := config.Load(env(nil))
+	if err != nil || c.AdminToken != "" || c.StuckAfter != time.Minute || c.ReplayMax != 3 || c.ReplayRate != 500 {
+		t.Fatalf("defaults: token %q stuck %s replays %d/%d (%v)", c.AdminToken, c.StuckAfter, c.ReplayMax, c.ReplayRate, err)
+	}
+	const token = "0123456789abcdef-token"
+	if c, err := config.Load(env(map[string]string{config.EnvAdminToken: token})); err != nil || c.AdminToken != token {
+		t.Fatalf("from the variable: %q %v", c.AdminToken, err)
+	}
+	file := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(file, []byte(token+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := config.Load(env(map[string]string{config.EnvAdminTokenFile: file})); err != nil || c.AdminToken != token {
+		t.Fatalf("from a file: %q %v", c.AdminToken, err)
+	}
+	for name, kv := range map[string]map[string]string{
+		"both":      {config.EnvAdminToken: token, config.EnvAdminTokenFile: file},
+		"short":     {config.EnvAdminToken: "short-secret"},
+		"no file":   {config.EnvAdminTokenFile: filepath.Join(t.TempDir(), "missing")},
+		"has space": {config.EnvAdminToken: "0123456789 abcdef"},
+	} {
+		_, err := config.Load(env(kv))
+		if err == nil || strings.Contains(err.Error(), "short-secret") || strings.Contains(err.Error(), "abcdef") && name == "has space" ||
+			!strings.Contains(err.Error(), "REELAY_ADMIN_TOKEN") {
+			t.Errorf("%s: %v", name, err)
+		}
 	}
 }

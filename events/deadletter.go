@@ -33,3 +33,40 @@ const (
 	// DLQHeadersDropped counts original headers left out of the copy.
 	DLQHeadersDropped = "dlq_headers_dropped"
 )
+
+// DLQErrorClass says why a record was dead-lettered, for operators to group
+// and filter dead letters: one of the ErrorClass values.
+const DLQErrorClass = "dlq_error_class"
+
+// Error classes of a dead letter.
+const (
+	// ErrorClassMalformed: the record is not an event Reelay can read (not a
+	// CloudEvent, data that does not decode).
+	ErrorClassMalformed = "malformed"
+	// ErrorClassInvalid: the event's data breaks a rule (events.FieldError).
+	ErrorClassInvalid = "invalid"
+	// ErrorClassPermanent: the handler said retrying cannot help.
+	ErrorClassPermanent = "permanent"
+	// ErrorClassPanic: the handler panicked on every attempt.
+	ErrorClassPanic = "panic"
+	// ErrorClassTransient: a transient error outlasted the retries.
+	ErrorClassTransient = "transient"
+)
+
+// ReplayHeaderPrefix starts the headers a replayed record carries on its
+// group's replay topic (ReplayTopic). Reelay writes them only there and
+// drops them from records of every other topic.
+const ReplayHeaderPrefix = "reelay_replay_"
+
+// Headers of a replayed record: which replay sent it, how many times the
+// event has been replayed, and where it first failed, so that a record that
+// fails again is dead-lettered with its original position and handler.
+const (
+	ReplayID          = "reelay_replay_id"
+	ReplayCount       = "reelay_replay_count"
+	ReplayOfTopic     = "reelay_replay_of_topic"
+	ReplayOfPartition = "reelay_replay_of_partition"
+	ReplayOfOffset    = "reelay_replay_of_offset"
+	ReplayOfTimestamp = "reelay_replay_of_timestamp"
+	ReplayOfHandler   = "reelay_replay_of_handler"
+)

@@ -40,7 +40,7 @@ func NotificationTopic(channel string) string { return NotificationTopicPrefix +
 // topic is not one.
 func ChannelOf(topic string) (string, bool) {
 	ch, ok := strings.CutPrefix(topic, NotificationTopicPrefix)
-	if !ok || ch == "" || IsDeadLetterTopic(topic) {
+	if !ok || ch == "" || IsDeadLetterTopic(topic) || IsReplayTopic(topic) {
 		return "", false
 	}
 	return ch, true
@@ -50,6 +50,10 @@ func ChannelOf(topic string) (string, bool) {
 func DeadLetterTopic(group string) string { return group + deadLetterSuffix }
 
 const deadLetterSuffix = ".dlq"
+
+// GroupOfDeadLetterTopic is the consumer group whose dead-letter topic
+// topic is.
+func GroupOfDeadLetterTopic(topic string) string { return strings.TrimSuffix(topic, deadLetterSuffix) }
 
 // IsDeadLetterTopic reports whether topic is a dead-letter topic.
 func IsDeadLetterTopic(topic string) bool { return strings.HasSuffix(topic, deadLetterSuffix) }
@@ -64,3 +68,13 @@ func PublishedTopics() []string {
 	}
 	return ts
 }
+
+// ReplayTopic is the topic dead letters of a consumer group are replayed
+// to. Only that group subscribes to it, so a replay reaches the group whose
+// handler failed and no other group that reads the original topic.
+func ReplayTopic(group string) string { return group + replaySuffix }
+
+const replaySuffix = ".replay"
+
+// IsReplayTopic reports whether topic is a replay topic.
+func IsReplayTopic(topic string) bool { return strings.HasSuffix(topic, replaySuffix) }

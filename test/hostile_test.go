@@ -110,7 +110,7 @@ func TestUndeliverableDeadLetterIsReported(t *testing.T) {
 		partition = s["partition"].(float64)
 		return nil
 	})
-	series := fmt.Sprintf(`reelay_partition_stuck{group="movie-group",partition="%d",topic="movie-events"}`, int(partition))
+	series := fmt.Sprintf(`reelay_partition_stuck{group="movie-group",partition="%d",reason="dead_letter_failed",topic="movie-events"}`, int(partition))
 	if v := metricValue(t, in, series); v != 1 {
 		t.Fatalf("%s = %v, want 1", series, v)
 	}

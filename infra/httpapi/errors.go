@@ -16,6 +16,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/reelay/reelay/events"
+	"github.com/reelay/reelay/ops"
 )
 
 // apiError is the JSON body of every error answer.
@@ -56,12 +57,20 @@ func errorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 }
 
 // toAPIError maps every error to its answer, once: the API's own errors as
-// they are, invalid event data (events.FieldError) as 400 naming the field,
+// they are, an operator's bad request (ops.ErrInvalid) as 400, what does not
+// exist (ops.ErrNotFound) as 404, invalid event data (events.FieldError) as
+// 400 naming the field,
 // Echo's HTTP errors by status, anything else as a 500 without detail.
 func toAPIError(err error) *apiError {
 	var ae *apiError
 	if errors.As(err, &ae) {
 		return ae
+	}
+	switch {
+	case errors.Is(err, ops.ErrInvalid):
+		return &apiError{Status: http.StatusBadRequest, Code: "validation_failed", Message: strings.TrimPrefix(err.Error(), ops.ErrInvalid.Error()+": ")}
+	case errors.Is(err, ops.ErrNotFound):
+		return &apiError{Status: http.StatusNotFound, Code: "not_found", Message: err.Error()}
 	}
 	var fe *events.FieldError
 	if errors.As(err, &fe) {

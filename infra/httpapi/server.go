@@ -48,6 +48,8 @@ type Deps struct {
 	Logger  *slog.Logger
 	// AccessLog writes one line per request (REELAY_ACCESS_LOG).
 	AccessLog bool
+	// Admin is the admin API; disabled when its Token is empty.
+	Admin Admin
 }
 
 // Server is the HTTP API.
@@ -109,6 +111,7 @@ func New(d Deps) *Server {
 	api.GET("/analytics/users/:id", s.userStats)
 	api.GET("/analytics/top", s.topMovies)
 	api.POST("/notifications", s.requestNotification, idem)
+	s.adminRoutes(e.Group("/admin/v1"), d.Admin)
 	for _, r := range e.Routes() {
 		routes[r.Path] = true
 	}

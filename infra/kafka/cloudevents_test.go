@@ -13,6 +13,7 @@ import (
 	cekafka "github.com/cloudevents/sdk-go/protocol/kafka_sarama/v2"
 	"github.com/cloudevents/sdk-go/v2/binding"
 	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/reelay/reelay/events"
 	"github.com/reelay/reelay/infra/kafka"
@@ -298,5 +299,27 @@ func TestUnmarshalDropsReservedHeaders(t *testing.T) {
 	want := message.Metadata{events.HeaderID: "e1", events.HeaderSource: "s", "x-trace": "t", "dlqueue": "kept"}
 	if !reflect.DeepEqual(msg.Metadata, want) {
 		t.Fatalf("metadata %v, want %v", msg.Metadata, want)
+	}
+}
+
+// TestReplayHeadersCountOnlyOnReplayTopics: a record on an ordinary topic
+// cannot claim to be a replay (its replay count or original position); the
+// same headers on a group's replay topic, which only Reelay writes, are kept.
+func TestReplayHeadersCountOnlyOnReplayTopics(t *testing.T) {
+	t.Parallel()
+	headers := []kgo.RecordHeader{{Key: events.ReplayCount, Value: []byte("0")}, {Key: events.ReplayOfTopic, Value: []byte("movie-views")},
+		{Key: events.HeaderID, Value: []byte("e1")}, {Key: events.HeaderSource, Value: []byte("s")}, {Key: events.DLQError, Value: []byte("x")}}
+	for topic, want := range map[string]message.Metadata{
+		"movie-views": {events.HeaderID: "e1", events.HeaderSource: "s"},
+		events.ReplayTopic("movie-group"): {events.HeaderID: "e1", events.HeaderSource: "s",
+			events.ReplayCount: "0", events.ReplayOfTopic: "movie-views"},
+	} {
+		msg, err := kafka.Marshaler{}.UnmarshalRecord(&kgo.Record{Topic: topic, Value: []byte(`{}`), Headers: headers})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(msg.Metadata, want) {
+			t.Errorf("%s: metadata %v, want %v", topic, msg.Metadata, want)
+		}
 	}
 }

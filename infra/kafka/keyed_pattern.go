@@ -44,7 +44,7 @@ func (s *KeyedSubscriber) adopt(ctx context.Context, sub *subscription) error {
 	}
 	ignored := 0
 	for _, t := range topics {
-		if !strings.HasPrefix(t, sub.prefix) || events.IsDeadLetterTopic(t) || s.owners[t] != nil {
+		if !strings.HasPrefix(t, sub.prefix) || events.IsDeadLetterTopic(t) || events.IsReplayTopic(t) || s.owners[t] != nil {
 			continue
 		}
 		if len(sub.adopted) >= s.cfg.MaxPatternTopics {

@@ -71,7 +71,9 @@ func (Marshaler) Unmarshal(rec *sarama.ConsumerMessage) (*message.Message, error
 
 // UnmarshalRecord builds the message of a record franz-go consumed. Its
 // metadata are the record's headers minus those that only Reelay may write:
-// the dead-letter headers (prefix events.DLQHeaderPrefix) and MetadataKey.
+// the dead-letter headers (prefix events.DLQHeaderPrefix), MetadataKey, and
+// the replay headers (prefix events.ReplayHeaderPrefix) except on a replay
+// topic (events.IsReplayTopic), which only Reelay's replays write to.
 // A record cannot forge its attempt count, its failure history or the key of
 // its dead-letter copy; those headers are also absent from the dead-letter
 // copy of such a record. A reader of a dead-letter topic that needs its dlq_
@@ -100,8 +102,10 @@ func (Marshaler) UnmarshalRecord(rec *kgo.Record) (*message.Message, error) {
 // recordMessage is the one rule set behind Unmarshal and UnmarshalRecord.
 func recordMessage(topic string, partition int32, offset int64, value []byte, headers iter.Seq2[string, []byte]) *message.Message {
 	md := message.Metadata{}
+	replay := events.IsReplayTopic(topic)
 	for k, v := range headers {
-		if k != MetadataKey && !strings.HasPrefix(k, events.DLQHeaderPrefix) {
+		if k != MetadataKey && !strings.HasPrefix(k, events.DLQHeaderPrefix) &&
+			(replay || !strings.HasPrefix(k, events.ReplayHeaderPrefix)) {
 			md[k] = string(v)
 		}
 	}

@@ -90,8 +90,9 @@ func (d Deps) Validate() error {
 type Subscribers func(group string) (message.Subscriber, error)
 
 // Runner owns the process's Watermill router and the handlers of its
-// consumers: one handler per topic a consumer names, and one for its
-// pattern (all notification-* topics, say).
+// consumers: one handler per topic a consumer names, one for its pattern
+// (all notification-* topics, say), and one for its group's replay topic
+// (events.ReplayTopic), where replayed dead letters arrive.
 type Runner struct {
 	router      *message.Router
 	publisher   message.Publisher
@@ -146,7 +147,7 @@ func (r *Runner) Start(ctx context.Context) error {
 		return nil // this process runs no consumer group
 	}
 	for _, c := range r.consumers {
-		topics := slices.Clone(c.Topics)
+		topics := append(slices.Clone(c.Topics), events.ReplayTopic(c.Group))
 		if c.TopicPrefix != "" {
 			topics = append(topics, PatternOf(c))
 		}

@@ -24,13 +24,20 @@ type StuckPartition struct {
 	Since     time.Time `json:"since"`
 	Failures  int       `json:"failures"`
 	Error     string    `json:"error"`
-	last      time.Time // the latest failure
+	// Reason is "dead_letter_failed" here; "no_progress" for a partition
+	// that has lag and no committed progress (see ops.LagMonitor).
+	Reason string    `json:"reason"`
+	last   time.Time // the latest failure
 }
 
 // staleAfter drops a stuck partition nobody reported for this long: it was
 // revoked from this instance (its new owner reports it if it is still
 // stuck). It exceeds the longest backoff between two reports (30 s).
 const staleAfter = 2 * time.Minute
+
+// stuckReason is the reason label of reelay_partition_stuck, and the
+// Reason of a StuckPartition, for a record that cannot be dead-lettered.
+const stuckReason = "dead_letter_failed"
 
 type partitionKey struct {
 	group, topic string
@@ -67,7 +74,7 @@ func (s *stuckPartitions) report(ctx context.Context, group string, err error) i
 		if p == nil {
 			s.count.Add(1)
 		}
-		p = &StuckPartition{Group: group, Topic: topic, Partition: partition, Offset: offset, Since: time.Now().UTC()}
+		p = &StuckPartition{Group: group, Topic: topic, Partition: partition, Offset: offset, Since: time.Now().UTC(), Reason: stuckReason}
 		s.byKey[k] = p
 		s.logger.Error("partition stuck: a record can be neither applied nor dead-lettered; redelivering it with backoff",
 			"group", group, "topic", topic, "partition", partition, "offset", offset, "err", err)
@@ -76,7 +83,7 @@ func (s *stuckPartitions) report(ctx context.Context, group string, err error) i
 	p.Error = cut(err.Error(), 512)
 	p.last = time.Now()
 	n := p.Failures
-	s.gauge.WithLabelValues(group, topic, strconv.Itoa(int(partition))).Set(1)
+	s.gauge.WithLabelValues(group, topic, strconv.Itoa(int(partition)), stuckReason).Set(1)
 	s.pruneLocked()
 	s.mu.Unlock()
 	return n
@@ -88,7 +95,7 @@ func (s *stuckPartitions) pruneLocked() {
 		if time.Since(p.last) > staleAfter {
 			delete(s.byKey, k)
 			s.count.Add(-1)
-			s.gauge.WithLabelValues(k.group, k.topic, strconv.Itoa(int(k.partition))).Set(0)
+			s.gauge.WithLabelValues(k.group, k.topic, strconv.Itoa(int(k.partition)), stuckReason).Set(0)
 		}
 	}
 }
@@ -108,7 +115,7 @@ func (s *stuckPartitions) clear(ctx context.Context, group string) {
 	if found {
 		delete(s.byKey, k)
 		s.count.Add(-1)
-		s.gauge.WithLabelValues(group, topic, strconv.Itoa(int(partition))).Set(0)
+		s.gauge.WithLabelValues(group, topic, strconv.Itoa(int(partition)), stuckReason).Set(0)
 	}
 	s.mu.Unlock()
 	if found {

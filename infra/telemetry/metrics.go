@@ -22,9 +22,18 @@ type Metrics struct {
 	// UnknownTypes counts acknowledged events whose ce_type no route handles,
 	// by group: the type itself comes from outside and is only logged.
 	UnknownTypes *prometheus.CounterVec
-	// PartitionStuck is 1 for a partition whose record can be neither
-	// applied nor dead-lettered (by group, topic, partition), else 0.
+	// PartitionStuck is 1 for a stuck partition (by group, topic,
+	// partition and reason), else 0. Reason dead_letter_failed: its record
+	// can be neither applied nor dead-lettered (this instance holds it);
+	// no_progress: it has lag and its group committed nothing for
+	// REELAY_STUCK_AFTER (every instance reports it).
 	PartitionStuck *prometheus.GaugeVec
+	// ConsumerLag is a group's lag on a partition: end offset minus
+	// committed offset (by group, topic, partition).
+	ConsumerLag *prometheus.GaugeVec
+	// DeadLetters counts a group's unresolved dead letters (pending or
+	// being replayed).
+	DeadLetters *prometheus.GaugeVec
 	// PatternTopicsIgnored counts topics that match a pattern subscription
 	// but exceed its cap, by group.
 	PatternTopicsIgnored *prometheus.GaugeVec
@@ -50,8 +59,14 @@ func NewMetrics() *Metrics {
 			Name: "reelay_unknown_event_types_total", Help: "Acknowledged events of a type no route handles.",
 		}, []string{"group"}),
 		PartitionStuck: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "reelay_partition_stuck", Help: "1 while a partition's record can be neither applied nor dead-lettered.",
+			Name: "reelay_partition_stuck", Help: "1 while a partition is stuck: its record can be neither applied nor dead-lettered (dead_letter_failed), or it has lag and no progress (no_progress).",
+		}, []string{"group", "topic", "partition", "reason"}),
+		ConsumerLag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "reelay_consumer_lag", Help: "Records a consumer group has not committed yet on a partition.",
 		}, []string{"group", "topic", "partition"}),
+		DeadLetters: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "reelay_dead_letters", Help: "Dead letters of a consumer group not yet replayed or discarded.",
+		}, []string{"group"}),
 		PatternTopicsIgnored: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "reelay_pattern_topics_ignored", Help: "Topics matching a pattern subscription beyond its cap, not consumed.",
 		}, []string{"group"}),
@@ -68,7 +83,7 @@ func NewMetrics() *Metrics {
 			Name: "reelay_http_request_seconds", Help: "HTTP request duration.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
 		}, []string{"method", "route"}),
 	}
-	r.MustRegister(m.Events, m.UnknownTypes, m.PartitionStuck, m.PatternTopicsIgnored, m.HandlerSeconds, m.Published, m.HTTPRequests, m.HTTPSeconds,
+	r.MustRegister(m.Events, m.UnknownTypes, m.PartitionStuck, m.ConsumerLag, m.DeadLetters, m.PatternTopicsIgnored, m.HandlerSeconds, m.Published, m.HTTPRequests, m.HTTPSeconds,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
