@@ -53,7 +53,7 @@ func newServer(p serverParams) *httpapi.Server {
 			"handlers": func(context.Context) error { return p.Runner.Subscribed() },
 		},
 		Stuck:       func() []router.StuckPartition { return stuckPartitions(p.Runner, p.Lag) },
-		Admin: httpapi.Admin{Token: p.Config.AdminToken, DeadLetters: p.Dead, Replays: p.Replays, Lag: p.Lag, Topics: p.Offsets},
+		Admin:       httpapi.Admin{Token: p.Config.AdminToken, DeadLetters: p.Dead, Replays: p.Replays, Lag: p.Lag, Topics: p.Offsets},
 		ReadTimeout: p.Config.HTTPReadTimeout,
 		AccessLog:   p.Config.AccessLog,
 		Metrics:     p.Metrics, Logger: p.Logger,
