@@ -210,7 +210,7 @@ func (r *Replays) send(ctx context.Context, id string) {
 		}
 	}()
 	for ctx.Err() == nil {
-		batch, err := r.store.ReplayBatch(ctx, id, sendBatch)
+		batch, err := r.store.ReplayBatch(ctx, id, min(sendBatch, r.settings.Rate)) // progress at least every second
 		if err != nil {
 			r.logger.Warn("reading a replay's dead letters; retrying", "replay_id", id, "err", err)
 			sleep(ctx, time.Second)
