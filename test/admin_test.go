@@ -279,7 +279,6 @@ func (in *instance) runReplay(group string, filter map[string]any) map[string]an
 	return out
 }
 
-
 // TestReplayResumesAfterARestart: an instance stopped halfway through a
 // replay releases it; the instance started again resumes it, and every
 // replayed event is applied exactly once.
