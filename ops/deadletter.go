@@ -117,7 +117,7 @@ func ParseDeadLetter(group string, rec Record) DeadLetter {
 		Group: group, Partition: rec.Partition, Offset: rec.Offset, DeadLetteredAt: rec.Timestamp.UTC(),
 		Original: Position{Topic: h(events.DLQOriginalTopic), Partition: int32(num(events.DLQPartition)),
 			Offset: num(events.DLQOffset), Timestamp: parseTime(h(events.DLQTimestamp))},
-		Key: h(events.DLQKey), Handler: h(events.DLQHandler), Error: h(events.DLQError),
+		Handler: h(events.DLQHandler), Error: h(events.DLQError),
 		ErrorClass: h(events.DLQErrorClass), Attempts: int(num(events.DLQAttempts)),
 		FirstFailure: parseTime(h(events.DLQFirstFailure)), LastFailure: parseTime(h(events.DLQLastFailure)),
 		EventID: h(events.HeaderID), EventType: h(events.HeaderType), EventSource: h(events.HeaderSource),
@@ -128,9 +128,6 @@ func ParseDeadLetter(group string, rec Record) DeadLetter {
 	if d.ErrorClass == "" {
 		d.ErrorClass = "unknown" // dead-lettered before classes were recorded
 	}
-	if d.Key == "" {
-		d.Key = string(rec.Key)
-	}
 	if d.Truncated {
 		d.PayloadSize = num(events.DLQOriginalSize)
 	}
@@ -138,8 +135,11 @@ func ParseDeadLetter(group string, rec Record) DeadLetter {
 	return d
 }
 
-// fillViews sets Headers and PayloadPreview from the raw bytes.
+// fillViews sets Key, Headers and PayloadPreview from the raw bytes: the
+// key is the dead-letter record's, which is the original record's (a
+// truncated copy's is cut; dlq_key says the same).
 func (d *DeadLetter) fillViews() {
+	d.Key = strings.ToValidUTF8(string(d.RawKey), "\uFFFD")
 	d.Headers = make(map[string]string, len(d.RawHeaders))
 	for k, v := range d.RawHeaders {
 		d.Headers[k] = strings.ToValidUTF8(string(v), "\uFFFD")

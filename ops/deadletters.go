@@ -78,7 +78,7 @@ func (s *DeadLetters) List(ctx context.Context, group string, q Query) ([]DeadLe
 	if q.Limit < 1 || q.Limit > MaxPage {
 		return nil, "", invalidf("limit must be 1 to %d", MaxPage)
 	}
-	page, err := s.store.DeadLetters(ctx, group, Query{Status: q.Status, Handler: q.Handler, Error: q.Error, Limit: q.Limit + 1, After: q.After})
+	page, err := s.store.DeadLetters(ctx, group, Query{Status: q.Status, Handler: q.Handler, Key: q.Key, Error: q.Error, Limit: q.Limit + 1, After: q.After})
 	if err != nil {
 		return nil, "", err
 	}

@@ -21,6 +21,8 @@ type Filter struct {
 	All bool `json:"all,omitempty"`
 	// Handler is the handler name exactly ("movie:movie-views").
 	Handler string `json:"handler,omitempty"`
+	// Key is the record key exactly (a movie id, say).
+	Key string `json:"key,omitempty"`
 	// Error is a substring of the error text, matched without regard to case.
 	Error string `json:"error,omitempty"`
 	// Partition, FromOffset and ToOffset select by position in the
@@ -46,12 +48,14 @@ func invalidf(format string, args ...any) error {
 // Validate refuses an empty filter that does not say All, and values out of
 // range.
 func (f Filter) Validate() error {
-	empty := f.Handler == "" && f.Error == "" && f.Partition == nil && f.FromOffset == nil && f.ToOffset == nil && len(f.Records) == 0
+	empty := f.Handler == "" && f.Key == "" && f.Error == "" && f.Partition == nil && f.FromOffset == nil && f.ToOffset == nil && len(f.Records) == 0
 	switch {
 	case empty && !f.All:
 		return invalidf("the filter selects nothing: name a handler, an error, offsets or records, or say all")
 	case len(f.Handler) > 512:
 		return invalidf("handler is over 512 bytes")
+	case len(f.Key) > 1024:
+		return invalidf("key is over 1024 bytes")
 	case len(f.Error) > 512:
 		return invalidf("error is over 512 bytes")
 	case len(f.Records) > MaxFilterRecords:

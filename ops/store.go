@@ -62,11 +62,12 @@ type GroupSummary struct {
 }
 
 // Query pages a listing of dead letters. Status "" or "all" lists every
-// status; Handler and Error filter as in Filter. After is the cursor of
+// status; Handler, Key and Error filter as in Filter. After is the cursor of
 // the page's last record (Cursor), nil for the first page.
 type Query struct {
 	Status  string
 	Handler string
+	Key     string
 	Error   string
 	Limit   int
 	After   *Cursor

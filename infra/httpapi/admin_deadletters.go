@@ -18,7 +18,7 @@ func (h adminHandlers) deadLetterSummaries(c echo.Context) error {
 }
 
 func (h adminHandlers) deadLetters(c echo.Context) error {
-	q := ops.Query{Status: c.QueryParam("status"), Handler: c.QueryParam("handler"), Error: c.QueryParam("error")}
+	q := ops.Query{Status: c.QueryParam("status"), Handler: c.QueryParam("handler"), Key: c.QueryParam("key"), Error: c.QueryParam("error")}
 	if raw := c.QueryParam("limit"); raw != "" {
 		n, err := strconv.Atoi(raw)
 		if err != nil {

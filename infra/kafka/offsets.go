@@ -3,11 +3,13 @@ package kafka
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -48,15 +50,19 @@ type PartitionLag struct {
 }
 
 // GroupLag returns the lag of groups on every partition they are assigned
-// or have committed to, sorted by group, topic and partition.
+// or have committed to, sorted by group, topic and partition. A group that
+// never joined has none.
 func (o *Offsets) GroupLag(ctx context.Context, groups []string) ([]PartitionLag, error) {
-	lags, err := o.admin.Lag(ctx, groups...)
+	// A copy: kadm's Lag reuses the slice it is given as scratch space.
+	lags, err := o.admin.Lag(ctx, slices.Clone(groups)...)
 	if err != nil {
 		return nil, err
 	}
 	var out []PartitionLag
 	for _, g := range lags.Sorted() {
-		if err := g.Error(); err != nil {
+		if err := g.Error(); errors.Is(err, kerr.GroupIDNotFound) {
+			continue // never joined: nothing to lag behind
+		} else if err != nil {
 			return nil, fmt.Errorf("group %s: %w", g.Group, err)
 		}
 		for _, l := range g.Lag.Sorted() {

@@ -128,7 +128,7 @@ func (db *DB) DeadLetters(ctx context.Context, group string, q ops.Query) ([]ops
 		args = append(args, q.Status)
 		where += ` AND status = $` + strconv.Itoa(len(args))
 	}
-	where += filterSQL(ops.Filter{Handler: q.Handler, Error: q.Error}, &args)
+	where += filterSQL(ops.Filter{Handler: q.Handler, Key: q.Key, Error: q.Error}, &args)
 	if c := q.After; c != nil {
 		args = append(args, millis(c.At), c.Partition, c.Offset)
 		n := len(args)
@@ -316,6 +316,9 @@ func filterSQL(f ops.Filter, args *[]any) string {
 	}
 	if f.Handler != "" {
 		b.WriteString(" AND handler = " + arg(f.Handler))
+	}
+	if f.Key != "" {
+		b.WriteString(" AND record_key = " + arg([]byte(f.Key)))
 	}
 	if f.Error != "" {
 		esc := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(strings.ToLower(f.Error))

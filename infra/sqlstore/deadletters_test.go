@@ -73,6 +73,12 @@ func TestDeadLetterIndex(t *testing.T) {
 		if err != nil || len(page) != 1 || page[0].Offset != 1 {
 			t.Fatalf("filtered %v %v", offsets(page), err)
 		}
+		if page, err = db.DeadLetters(ctx, "movie-group", ops.Query{Limit: 10, Key: "heat", Status: ops.StatusPending}); err != nil || len(page) != 5 {
+			t.Fatalf("by key %v %v", offsets(page), err)
+		}
+		if page, err = db.DeadLetters(ctx, "movie-group", ops.Query{Limit: 10, Key: "other"}); err != nil || len(page) != 0 {
+			t.Fatalf("by another key %v %v", offsets(page), err)
+		}
 		if page, err = db.DeadLetters(ctx, "movie-group", ops.Query{Limit: 10, Error: "%"}); err != nil || len(page) != 0 {
 			t.Fatalf("%% is matched as a wildcard: %v %v", offsets(page), err)
 		}
@@ -80,7 +86,7 @@ func TestDeadLetterIndex(t *testing.T) {
 		one, err := db.DeadLetter(ctx, "movie-group", ops.RecordRef{Partition: 1, Offset: 3})
 		if err != nil || one.Handler != "movie:movie-views" || one.Attempts != 4 || one.Original.Offset != 77 ||
 			!bytes.Equal(one.RawHeaders["x-binary"], []byte{0xff, 0x00, 0xfe}) || string(one.Payload) != `{"movieId":"heat"}` ||
-			string(one.RawKey) != "heat" || one.Status != ops.StatusPending {
+			string(one.RawKey) != "heat" || one.Key != "heat" || one.Status != ops.StatusPending {
 			t.Fatalf("one %+v %v", one, err)
 		}
 		if _, err := db.DeadLetter(ctx, "movie-group", ops.RecordRef{Partition: 9, Offset: 9}); !errors.Is(err, ops.ErrNotFound) {
