@@ -203,7 +203,7 @@ func Execute(ctx context.Context, root *cobra.Command) int {
 	if ee.err != nil {
 		fmt.Fprintln(stderr, "reelay: "+ee.err.Error())
 	}
-	if ee.code == ExitUsage && cmd != nil {
+	if ee.code == ExitUsage && ee.err != nil && cmd != nil {
 		fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
 	}
 	return ee.code
