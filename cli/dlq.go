@@ -411,7 +411,11 @@ Exit status 3 when the replay ended with records dead-lettered again
 				if int64(len(a.Records)) < a.Matched {
 					shown = fmt.Sprintf(" (the first %d shown)", len(a.Records))
 				}
-				fmt.Fprintf(out, "%d records match%s; dry run, nothing replayed\n", a.Matched, shown)
+				verb := "match"
+				if a.Matched == 1 {
+					verb = "matches"
+				}
+				fmt.Fprintf(out, "%s %s%s; dry run, nothing replayed\n", recordCount(a.Matched), verb, shown)
 				return nil
 			}
 
@@ -424,7 +428,7 @@ Exit status 3 when the replay ended with records dead-lettered again
 				if e.json {
 					return writeJSON(out, body)
 				}
-				fmt.Fprintf(out, "replay %s started: %d records\n", a.Replay.ID, a.Replay.Total)
+				fmt.Fprintf(out, "replay %s started: %s\n", a.Replay.ID, recordCount(a.Replay.Total))
 				return nil
 			}
 			var raw struct {
@@ -448,8 +452,8 @@ Exit status 3 when the replay ended with records dead-lettered again
 					return err
 				}
 			} else {
-				fmt.Fprintf(out, "replay %s done: %d records, %d published, %d skipped, %d dead-lettered again\n",
-					r.ID, r.Total, r.Published, r.Skipped, r.FailedAgain)
+				fmt.Fprintf(out, "replay %s done: %s, %d published, %d skipped, %d dead-lettered again\n",
+					r.ID, recordCount(r.Total), r.Published, r.Skipped, r.FailedAgain)
 			}
 			if r.FailedAgain > 0 || r.Skipped > 0 {
 				return attention()
@@ -556,7 +560,7 @@ selection first with the same filters and "reelay dlq replay GROUP ... --dry-run
 			if e.json {
 				return writeJSON(cmd.OutOrStdout(), body)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "discarded %d records of %s\n", a.Discarded, args[0])
+			fmt.Fprintf(cmd.OutOrStdout(), "discarded %s of %s\n", recordCount(a.Discarded), args[0])
 			return nil
 		}),
 	}
@@ -567,3 +571,11 @@ selection first with the same filters and "reelay dlq replay GROUP ... --dry-run
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// recordCount is "1 record", "3 records".
+func recordCount(n int64) string {
+	if n == 1 {
+		return "1 record"
+	}
+	return itoa(n) + " records"
+}

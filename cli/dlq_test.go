@@ -415,6 +415,14 @@ func TestDLQDiscard(t *testing.T) {
 			wantOut:   lines(`{`, `  "discarded": 3`, `}`),
 		},
 		{
+			name:      "one record",
+			args:      []string{"dlq", "discard", "movie-group", "--record", "0:12", "--reason", "bad import"},
+			overrides: map[string]answer{"POST /admin/v1/deadletters/movie-group/discard": {body: `{"discarded":1}`}},
+			wantCalls: []string{"POST /admin/v1/deadletters/movie-group/discard"},
+			wantBody:  `{"filter":{"records":[{"partition":0,"offset":12}]},"reason":"bad import","by":"alice"}`,
+			wantOut:   "discarded 1 record of movie-group\n",
+		},
+		{
 			name:     "no reason",
 			args:     []string{"dlq", "discard", "movie-group", "--all"},
 			wantErr:  lines("reelay: --reason must say why", "Run 'reelay dlq discard --help' for usage."),
