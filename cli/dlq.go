@@ -373,7 +373,8 @@ first 100) and changes nothing.
 
 Without --dry-run the replay starts on the server and reelay follows it,
 printing its progress on stderr, until it is done (--no-wait returns at
-once). With --json the replay's final state is printed as {"replay":{...}}.
+once; Ctrl-C stops following, not the replay). With --json the replay's final
+state is printed as {"replay":{...}}.
 
 Exit status 3 when the replay ended with records dead-lettered again
 (failedAgain) or skipped.`,

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"golang.org/x/term"
 )
 
@@ -31,8 +32,9 @@ const (
 	ExitAttention = 3 // lag found a stuck partition; a replay dead-lettered or skipped records
 )
 
-// Deps is what the commands take from the process. Getenv, Stdout, Stderr
-// and Serve are required; the rest have defaults.
+// Deps is what the commands take from the process: main passes Getenv,
+// Stdout, Stderr and Serve; the rest have defaults. A nil Getenv reads an
+// empty environment, a nil stream discards.
 type Deps struct {
 	// Getenv reads REELAY_ADMIN_URL, REELAY_ADMIN_TOKEN and USER.
 	Getenv func(string) string
@@ -147,12 +149,12 @@ $REELAY_ADMIN_TOKEN or --token-file.
 	root.SetOut(d.Stdout)
 	root.SetErr(d.Stderr)
 
-	url := d.Getenv("REELAY_ADMIN_URL")
-	if url == "" {
-		url = defaultURL
+	adminURL := d.Getenv("REELAY_ADMIN_URL")
+	if adminURL == "" {
+		adminURL = defaultURL
 	}
 	f := root.PersistentFlags()
-	f.StringVar(&e.url, "url", url, "admin API base URL ($REELAY_ADMIN_URL)")
+	f.StringVar(&e.url, "url", adminURL, "admin API base URL ($REELAY_ADMIN_URL)")
 	f.StringVar(&e.tokenFile, "token-file", "", "file holding the admin token (default: $REELAY_ADMIN_TOKEN)")
 	f.BoolVar(&e.json, "json", false, "print the API's JSON answer, indented")
 	f.DurationVar(&e.timeout, "timeout", 10*time.Second, "deadline of each request")
@@ -175,7 +177,14 @@ start-up fails, 2 for an invalid configuration value.`,
 }
 
 func serveRunE(serve func() int) func(*cobra.Command, []string) error {
-	return func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, _ []string) error {
+		// The global flags are the admin commands'; serving is configured
+		// by REELAY_* variables alone.
+		var set []string
+		cmd.Flags().Visit(func(f *pflag.Flag) { set = append(set, "--"+f.Name) })
+		if len(set) > 0 {
+			return usageErrorf("%s: not for serving, which REELAY_* variables configure", strings.Join(set, ", "))
+		}
 		if serve == nil {
 			return &exitError{code: ExitFailed, err: errors.New("this build cannot serve")}
 		}

@@ -54,6 +54,27 @@ func TestNoArgumentsServe(t *testing.T) {
 	}
 }
 
+// The admin commands' flags do not configure serving: they are refused
+// rather than ignored.
+func TestServeRefusesAdminFlags(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{{"--url", "http://x"}, {"serve", "--json"}} {
+		root := cli.New(cli.Deps{
+			Getenv: func(string) string { return "" },
+			Serve:  func() int { t.Errorf("%v: serve called", args); return 0 },
+		})
+		var errOut bytes.Buffer
+		root.SetArgs(args)
+		root.SetErr(&errOut)
+		if code := cli.Execute(context.Background(), root); code != 2 {
+			t.Errorf("%v: exit status %d, want 2", args, code)
+		}
+		if !strings.HasPrefix(errOut.String(), "reelay: --") {
+			t.Errorf("%v: stderr %q", args, errOut.String())
+		}
+	}
+}
+
 func TestGlobalFlags(t *testing.T) {
 	t.Parallel()
 	tokenFile := filepath.Join(t.TempDir(), "token")
