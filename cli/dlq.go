@@ -33,23 +33,24 @@ PARTITION:OFFSET, as in the RECORD column of "reelay dlq ls GROUP".`,
 
 func dlqLsCommand(e *env) *cobra.Command {
 	var (
-		status, handler, errSub string
-		limit                   int
-		allPages                bool
+		status, handler, errSub, cursor string
+		limit                           int
+		allPages                        bool
 	)
 	c := &cobra.Command{
 		Use:   "ls [GROUP]",
 		Short: "List the groups' dead letters, or one group's records",
 		Long: `Without GROUP: one line per consumer group with its dead letters pending,
 replayed and discarded. With GROUP: that group's records, one page (--limit,
-the server's page size when not given) or --all-pages.`,
+the server's page size when not given; --cursor for the next one) or
+--all-pages.`,
 		Example: `  reelay dlq ls
   reelay dlq ls movie-group --error "decode" --all-pages
   reelay dlq ls movie-group --status all --handler movie:movie-events --json`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: run(func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
-				for _, name := range []string{"status", "handler", "error", "limit", "all-pages"} {
+				for _, name := range []string{"status", "handler", "error", "limit", "cursor", "all-pages"} {
 					if cmd.Flags().Changed(name) {
 						return usageErrorf("--%s needs a GROUP", name)
 					}
@@ -74,6 +75,9 @@ the server's page size when not given) or --all-pages.`,
 			if limit > 0 {
 				q.Set("limit", strconv.Itoa(limit))
 			}
+			if cursor != "" {
+				q.Set("cursor", cursor)
+			}
 			return listRecords(cmd, e, args[0], q, allPages)
 		}),
 	}
@@ -82,6 +86,7 @@ the server's page size when not given) or --all-pages.`,
 	f.StringVar(&handler, "handler", "", "only records of this handler")
 	f.StringVar(&errSub, "error", "", "only records whose error contains this text")
 	f.IntVar(&limit, "limit", 0, "records per page (default: the server's)")
+	f.StringVar(&cursor, "cursor", "", `start at this page: "next" of a --json answer`)
 	f.BoolVar(&allPages, "all-pages", false, "follow the pages to the last one")
 	return c
 }
@@ -267,25 +272,6 @@ func writeRecord(w io.Writer, r record) error {
 		fmt.Fprintf(w, "\npayload (%d bytes, first bytes)\n%s\n", r.PayloadSize, escape(r.PayloadPreview, true))
 	}
 	return nil
-}
-
-// escape writes control characters as \xNN (or \u{NNNN}) so that a
-// record cannot drive the terminal; newlines and tabs stay when multiline.
-func escape(s string, multiline bool) string {
-	var b strings.Builder
-	for _, r := range s {
-		switch {
-		case multiline && (r == '\n' || r == '\t'):
-			b.WriteRune(r)
-		case r < 0x20 || r == 0x7f:
-			fmt.Fprintf(&b, `\x%02x`, r)
-		case r >= 0x80 && r < 0xa0:
-			fmt.Fprintf(&b, `\u%04x`, r)
-		default:
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
 }
 
 // filterFlags are the flags that select dead letters for replay and
@@ -569,14 +555,4 @@ selection first with the same filters and "reelay dlq replay GROUP ... --dry-run
 	c.Flags().StringVar(&reason, "reason", "", "why the records are discarded (required)")
 	c.Flags().StringVar(&by, "by", e.deps.Getenv("USER"), "who discards them")
 	return c
-}
-
-func itoa(n int64) string { return strconv.FormatInt(n, 10) }
-
-// recordCount is "1 record", "3 records".
-func recordCount(n int64) string {
-	if n == 1 {
-		return "1 record"
-	}
-	return itoa(n) + " records"
 }

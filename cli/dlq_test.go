@@ -62,6 +62,15 @@ func TestDLQList(t *testing.T) {
 			),
 		},
 		{
+			name:      "the page a cursor names",
+			args:      []string{"dlq", "ls", "movie-group", "--cursor", "c2"},
+			wantCalls: []string{"GET /admin/v1/deadletters/movie-group/records?cursor=c2&status=pending"},
+			wantOut: lines(
+				"RECORD  STATUS   HANDLER             CLASS    ATTEMPTS  DEAD-LETTERED  TYPE           KEY  ERROR",
+				"2:3     pending  movie:movie-events  invalid  1         2h ago         movie.updated  a b  year out of range",
+			),
+		},
+		{
 			name:      "a group name is one path segment",
 			args:      []string{"dlq", "ls", "team/a b", "--status", "discarded"},
 			overrides: map[string]answer{"GET /admin/v1/deadletters/team%2Fa%20b/records": {body: `{"records":[]}`}},

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -119,4 +120,33 @@ func indentJSON(text []byte) ([]byte, error) {
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// escape writes control characters as \xNN (or \u{NNNN}) so that a
+// record cannot drive the terminal; newlines and tabs stay when multiline.
+func escape(s string, multiline bool) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case multiline && (r == '\n' || r == '\t'):
+			b.WriteRune(r)
+		case r < 0x20 || r == 0x7f:
+			fmt.Fprintf(&b, `\x%02x`, r)
+		case r >= 0x80 && r < 0xa0:
+			fmt.Fprintf(&b, `\u%04x`, r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// recordCount is "1 record", "3 records".
+func recordCount(n int64) string {
+	if n == 1 {
+		return "1 record"
+	}
+	return itoa(n) + " records"
 }
