@@ -124,6 +124,7 @@ func listRecords(cmd *cobra.Command, e *env, group string, q url.Values, allPage
 		raw     []json.RawMessage
 		body    []byte
 		next    string
+		seen    = map[string]bool{q.Get("cursor"): true}
 	)
 	for {
 		var page recordsAnswer
@@ -143,9 +144,10 @@ func listRecords(cmd *cobra.Command, e *env, group string, q url.Values, allPage
 		if !allPages || next == "" {
 			break
 		}
-		if next == q.Get("cursor") {
+		if seen[next] {
 			return fmt.Errorf("the server gave the same cursor twice (%q)", next)
 		}
+		seen[next] = true
 		q.Set("cursor", next)
 	}
 	out := cmd.OutOrStdout()

@@ -345,6 +345,31 @@ func TestDLQReplay(t *testing.T) {
 			wantCode: 3,
 		},
 		{
+			name:      "a status other than running or done ends the wait as a failure",
+			args:      []string{"dlq", "replay", "movie-group", "--all"},
+			replays:   []string{replayState("cancelled", 1, 0, 0)},
+			wantCalls: []string{"POST /admin/v1/deadletters/movie-group/replay", "GET /admin/v1/replays/r-1"},
+			wantBody:  `{"filter":{"all":true},"dryRun":false}`,
+			wantErr: lines(
+				"replay r-1 running: 0/3 published, 0 skipped, 0 dead-lettered again",
+				"replay r-1 cancelled: 1/3 published, 0 skipped, 0 dead-lettered again",
+				`reelay: replay r-1 ended "cancelled"`,
+			),
+			wantCode: 1,
+		},
+		{
+			name:      "the replay is gone while followed",
+			args:      []string{"dlq", "replay", "movie-group", "--all"},
+			overrides: map[string]answer{"GET /admin/v1/replays/r-1": {status: 404, body: `{"error":{"code":"not_found","message":"no replay r-1"}}`}},
+			wantCalls: []string{"POST /admin/v1/deadletters/movie-group/replay", "GET /admin/v1/replays/r-1"},
+			wantBody:  `{"filter":{"all":true},"dryRun":false}`,
+			wantErr: lines(
+				"replay r-1 running: 0/3 published, 0 skipped, 0 dead-lettered again",
+				"reelay: replay r-1: not_found: no replay r-1",
+			),
+			wantCode: 1,
+		},
+		{
 			name: "every filter",
 			args: []string{"dlq", "replay", "movie-group", "--handler", "h", "--error", "locked", "--partition", "0",
 				"--from-offset", "0", "--to-offset", "99", "--record", "0:12", "--record", "0:13", "--no-wait"},
