@@ -203,6 +203,7 @@ type record struct {
 	EventSource    string            `json:"eventSource"`
 	CorrelationID  string            `json:"correlationId"`
 	ReplayCount    int               `json:"replayCount"`
+	FromReplay     string            `json:"fromReplay"` // the replay whose event failed again, beyond the contract
 	Truncated      bool              `json:"truncated"`
 	Status         string            `json:"status"`
 	ReplayID       string            `json:"replayId"`
@@ -246,8 +247,12 @@ type replayRequest struct {
 }
 
 type dryRunAnswer struct {
-	DryRun  bool     `json:"dryRun"`
-	Matched int64    `json:"matched"`
+	DryRun  bool  `json:"dryRun"`
+	Matched int64 `json:"matched"`
+	// Skipped counts the matched records a replay would not send
+	// (truncated copies, events replayed too often); beyond the contract,
+	// zero when absent.
+	Skipped int64    `json:"skipped"`
 	Records []record `json:"records"`
 }
 

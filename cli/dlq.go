@@ -58,9 +58,9 @@ the server's page size when not given; --cursor for the next one) or
 				return listGroups(cmd, e)
 			}
 			switch status {
-			case "pending", "replayed", "discarded", "all":
+			case "pending", "replaying", "replayed", "discarded", "all":
 			default:
-				return usageErrorf("--status %q: want pending, replayed, discarded or all", status)
+				return usageErrorf("--status %q: want pending, replaying, replayed, discarded or all", status)
 			}
 			if cmd.Flags().Changed("limit") && limit < 1 {
 				return usageErrorf("--limit must be at least 1, not %d", limit)
@@ -82,7 +82,7 @@ the server's page size when not given; --cursor for the next one) or
 		}),
 	}
 	f := c.Flags()
-	f.StringVar(&status, "status", "pending", "pending, replayed, discarded or all")
+	f.StringVar(&status, "status", "pending", "pending, replaying, replayed, discarded or all")
 	f.StringVar(&handler, "handler", "", "only records of this handler")
 	f.StringVar(&errSub, "error", "", "only records whose error contains this text")
 	f.IntVar(&limit, "limit", 0, "records per page (default: the server's)")
@@ -239,6 +239,9 @@ func writeRecord(w io.Writer, r record) error {
 	t.row("replays", strconv.Itoa(r.ReplayCount))
 	if r.ReplayID != "" {
 		t.row("replay id", r.ReplayID)
+	}
+	if r.FromReplay != "" {
+		t.row("from replay", r.FromReplay)
 	}
 	if r.Discard != nil {
 		t.row("discarded", fmt.Sprintf("%s by %s: %s", timestamp(r.Discard.At.Time), r.Discard.By, r.Discard.Reason))
@@ -404,7 +407,11 @@ Exit status 3 when the replay ended with records dead-lettered again
 				if a.Matched == 1 {
 					verb = "matches"
 				}
-				fmt.Fprintf(out, "%s %s%s; dry run, nothing replayed\n", recordCount(a.Matched), verb, shown)
+				skipped := ""
+				if a.Skipped > 0 {
+					skipped = fmt.Sprintf(", %d of them would be skipped", a.Skipped)
+				}
+				fmt.Fprintf(out, "%s %s%s%s; dry run, nothing replayed\n", recordCount(a.Matched), verb, shown, skipped)
 				return nil
 			}
 

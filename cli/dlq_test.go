@@ -91,7 +91,7 @@ func TestDLQList(t *testing.T) {
 		{
 			name:     "unknown status",
 			args:     []string{"dlq", "ls", "movie-group", "--status", "pending,replayed"},
-			wantErr:  lines(`reelay: --status "pending,replayed": want pending, replayed, discarded or all`, "Run 'reelay dlq ls --help' for usage."),
+			wantErr:  lines(`reelay: --status "pending,replayed": want pending, replaying, replayed, discarded or all`, "Run 'reelay dlq ls --help' for usage."),
 			wantCode: 2,
 		},
 		{
@@ -178,7 +178,7 @@ func TestDLQShow(t *testing.T) {
 				"original":{"topic":"movie-views","partition":0,"offset":88,"timestamp":"2026-11-27T19:54:00Z"},
 				"key":"","handler":"movie:movie-views","error":"x","errorClass":"permanent","attempts":1,
 				"firstFailure":null,"lastFailure":null,"deadLetteredAt":"2026-11-27T19:55:00Z",
-				"replayCount":2,"truncated":true,"status":"discarded","replayId":"r-9",
+				"replayCount":2,"fromReplay":"r-8","truncated":true,"status":"discarded","replayId":"r-9",
 				"discard":{"by":"alice","at":"2026-11-27T19:58:00Z","reason":"duplicate"},
 				"headers":{"x-evil":"\u001b[31mred"},"payloadSize":1048576,"payloadBase64":"/wA="}`}},
 			wantCalls: []string{"GET /admin/v1/deadletters/movie-group/records/1/7"},
@@ -200,6 +200,7 @@ func TestDLQShow(t *testing.T) {
 				"correlation id  -",
 				"replays         2",
 				"replay id       r-9",
+				"from replay     r-8",
 				"discarded       2026-11-27T19:58:00Z by alice: duplicate",
 				"truncated       yes: the payload is a truncated copy of the original",
 				"",
@@ -387,6 +388,18 @@ func TestDLQReplay(t *testing.T) {
 				recordsHeader,
 				"0:12    pending  movie:movie-events  malformed  1         12s ago        movie.created  heat  decode movie.created: invalid character 'x' looking for beg…",
 				"120 records match (the first 1 shown); dry run, nothing replayed",
+			),
+		},
+		{
+			name:      "dry run with records a replay would skip",
+			args:      []string{"dlq", "replay", "movie-group", "--all", "--dry-run"},
+			overrides: map[string]answer{"POST /admin/v1/deadletters/movie-group/replay": {body: `{"dryRun":true,"matched":1,"skipped":1,"records":[` + record7 + `]}`}},
+			wantCalls: []string{"POST /admin/v1/deadletters/movie-group/replay"},
+			wantBody:  `{"filter":{"all":true},"dryRun":true}`,
+			wantOut: lines(
+				"RECORD  STATUS   HANDLER            CLASS      ATTEMPTS  DEAD-LETTERED  TYPE          KEY   ERROR",
+				"1:7     pending  movie:movie-views  transient  6         5m ago         movie.viewed  heat  database is locked",
+				"1 record matches, 1 of them would be skipped; dry run, nothing replayed",
 			),
 		},
 		{

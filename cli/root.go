@@ -36,7 +36,8 @@ const (
 // Stdout, Stderr and Serve; the rest have defaults. A nil Getenv reads an
 // empty environment, a nil stream discards.
 type Deps struct {
-	// Getenv reads REELAY_ADMIN_URL, REELAY_ADMIN_TOKEN and USER.
+	// Getenv reads REELAY_ADMIN_URL, REELAY_ADMIN_TOKEN,
+	// REELAY_ADMIN_TOKEN_FILE and USER.
 	Getenv func(string) string
 	// Stdout gets tables and JSON; Stderr gets errors and replay progress.
 	// cobra's SetOut and SetErr on the command from New replace them.
@@ -104,13 +105,18 @@ type env struct {
 }
 
 // client builds the admin API client from the global flags. The token comes
-// from --token-file, else $REELAY_ADMIN_TOKEN.
+// from --token-file, else $REELAY_ADMIN_TOKEN, else the file
+// $REELAY_ADMIN_TOKEN_FILE names (the variables the server reads too).
 func (e *env) client() (*client, error) {
 	token := e.deps.Getenv("REELAY_ADMIN_TOKEN")
-	if e.tokenFile != "" {
-		b, err := os.ReadFile(e.tokenFile)
+	file, from := e.tokenFile, "--token-file"
+	if file == "" && token == "" {
+		file, from = e.deps.Getenv("REELAY_ADMIN_TOKEN_FILE"), "REELAY_ADMIN_TOKEN_FILE"
+	}
+	if file != "" {
+		b, err := os.ReadFile(file)
 		if err != nil {
-			return nil, usageErrorf("--token-file: %v", err)
+			return nil, usageErrorf("%s: %v", from, err)
 		}
 		token = strings.TrimSpace(string(b))
 	}
@@ -136,8 +142,8 @@ func New(d Deps) *cobra.Command {
 REELAY_* variables.
 
 The other commands talk to a running instance's admin API: --url (default
-$REELAY_ADMIN_URL, else ` + defaultURL + `), with the token of
-$REELAY_ADMIN_TOKEN or --token-file.
+$REELAY_ADMIN_URL, else ` + defaultURL + `), with the token of --token-file,
+else $REELAY_ADMIN_TOKEN, else the file $REELAY_ADMIN_TOKEN_FILE names.
 
 ` + exitCodesHelp,
 		Args:          cobra.NoArgs,
@@ -155,7 +161,7 @@ $REELAY_ADMIN_TOKEN or --token-file.
 	}
 	f := root.PersistentFlags()
 	f.StringVar(&e.url, "url", adminURL, "admin API base URL ($REELAY_ADMIN_URL)")
-	f.StringVar(&e.tokenFile, "token-file", "", "file holding the admin token (default: $REELAY_ADMIN_TOKEN)")
+	f.StringVar(&e.tokenFile, "token-file", "", "file holding the admin token (default: $REELAY_ADMIN_TOKEN, $REELAY_ADMIN_TOKEN_FILE)")
 	f.BoolVar(&e.json, "json", false, "print the API's JSON answer, indented")
 	f.DurationVar(&e.timeout, "timeout", 10*time.Second, "deadline of each request")
 

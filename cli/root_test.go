@@ -99,6 +99,22 @@ func TestGlobalFlags(t *testing.T) {
 			),
 		},
 		{
+			name:      "token from the file $REELAY_ADMIN_TOKEN_FILE names, as the server reads it",
+			args:      []string{"dlq", "discard", "g", "--all", "--reason", "r"},
+			env:       map[string]string{"REELAY_ADMIN_TOKEN": "", "REELAY_ADMIN_TOKEN_FILE": tokenFile},
+			wantCalls: []string{"POST /admin/v1/deadletters/g/discard"},
+			wantBody:  `{"filter":{"all":true},"reason":"r","by":"alice"}`,
+			wantOut:   "discarded 3 records of g\n",
+		},
+		{
+			name:      "$REELAY_ADMIN_TOKEN before $REELAY_ADMIN_TOKEN_FILE",
+			args:      []string{"dlq", "discard", "g", "--all", "--reason", "r"},
+			env:       map[string]string{"REELAY_ADMIN_TOKEN_FILE": wrongFile},
+			wantCalls: []string{"POST /admin/v1/deadletters/g/discard"},
+			wantBody:  `{"filter":{"all":true},"reason":"r","by":"alice"}`,
+			wantOut:   "discarded 3 records of g\n",
+		},
+		{
 			name:      "a wrong token: 401 in one line, the token not shown",
 			args:      []string{"lag", "--token-file", wrongFile},
 			wantAuth:  "Bearer not-it",
