@@ -187,18 +187,29 @@ func dlqShowCommand(e *env) *cobra.Command {
 		Use:   "show GROUP PARTITION OFFSET",
 		Short: "Show one dead letter in full: metadata, headers, payload",
 		Long: `Show one dead letter, named by its partition and offset in the dead-letter
-topic. A JSON payload is printed indented; one that is not UTF-8 is printed
-in base64. Control characters of the record are printed escaped.`,
-		Example: `  reelay dlq show movie-group 0 12`,
-		Args:    cobra.ExactArgs(3),
+topic, as two arguments or as PARTITION:OFFSET (the RECORD column of
+"reelay dlq ls GROUP"). A JSON payload is printed indented; one that is not
+UTF-8 is printed in base64. Control characters of the record are printed
+escaped.`,
+		Example: `  reelay dlq show movie-group 0 12
+  reelay dlq show movie-group 0:12`,
+		Args: cobra.RangeArgs(2, 3),
 		RunE: run(func(cmd *cobra.Command, args []string) error {
-			p, err := strconv.ParseInt(args[1], 10, 32)
-			if err != nil || p < 0 {
-				return usageErrorf("PARTITION %q: want a number from 0", args[1])
+			pos := args[1:]
+			if len(pos) == 1 {
+				p, o, ok := strings.Cut(pos[0], ":")
+				if !ok {
+					return usageErrorf("%q: want PARTITION OFFSET or PARTITION:OFFSET", pos[0])
+				}
+				pos = []string{p, o}
 			}
-			o, err := strconv.ParseInt(args[2], 10, 64)
+			p, err := strconv.ParseInt(pos[0], 10, 32)
+			if err != nil || p < 0 {
+				return usageErrorf("PARTITION %q: want a number from 0", pos[0])
+			}
+			o, err := strconv.ParseInt(pos[1], 10, 64)
 			if err != nil || o < 0 {
-				return usageErrorf("OFFSET %q: want a number from 0", args[2])
+				return usageErrorf("OFFSET %q: want a number from 0", pos[1])
 			}
 			cl, err := e.client()
 			if err != nil {

@@ -251,15 +251,28 @@ func TestDLQShow(t *testing.T) {
 			wantCode:  1,
 		},
 		{
+			name:      "PARTITION:OFFSET as in the RECORD column",
+			args:      []string{"dlq", "show", "movie-group", "0:12", "--json"},
+			overrides: map[string]answer{"GET /admin/v1/deadletters/movie-group/records/0/12": {body: `{"partition":0,"offset":12}`}},
+			wantCalls: []string{"GET /admin/v1/deadletters/movie-group/records/0/12"},
+			wantOut:   lines(`{`, `  "partition": 0,`, `  "offset": 12`, `}`),
+		},
+		{
+			name:     "one position argument without a colon",
+			args:     []string{"dlq", "show", "movie-group", "12"},
+			wantErr:  lines(`reelay: "12": want PARTITION OFFSET or PARTITION:OFFSET`, "Run 'reelay dlq show --help' for usage."),
+			wantCode: 2,
+		},
+		{
 			name:     "offset not a number",
 			args:     []string{"dlq", "show", "movie-group", "0", "twelve"},
 			wantErr:  lines(`reelay: OFFSET "twelve": want a number from 0`, "Run 'reelay dlq show --help' for usage."),
 			wantCode: 2,
 		},
 		{
-			name:     "missing offset",
-			args:     []string{"dlq", "show", "movie-group", "0"},
-			wantErr:  lines("reelay: accepts 3 arg(s), received 2", "Run 'reelay dlq show --help' for usage."),
+			name:     "no position",
+			args:     []string{"dlq", "show", "movie-group"},
+			wantErr:  lines("reelay: accepts between 2 and 3 arg(s), received 1", "Run 'reelay dlq show --help' for usage."),
 			wantCode: 2,
 		},
 	})

@@ -10,8 +10,8 @@ func lagCommand(e *env) *cobra.Command {
 	return &cobra.Command{
 		Use:   "lag",
 		Short: "Show each consumer group's lag per topic partition",
-		Long: `One line per consumer group, topic and partition: the committed offset, the
-partition's end offset, the lag between them, when the committed offset last
+		Long: `One line per consumer group, topic and partition: the committed offset ("-"
+when the group has committed none there), the partition's end offset, the lag between them, when the committed offset last
 moved, and STUCK for a partition whose record can be neither applied nor
 dead-lettered.
 
@@ -61,7 +61,11 @@ func writeLag(cmd *cobra.Command, e *env, a lagAnswer) error {
 			if p.Stuck {
 				mark = "STUCK"
 			}
-			t.row(g.Group, p.Topic, strconv.Itoa(int(p.Partition)), itoa(p.Committed), itoa(p.End), itoa(p.Lag),
+			committed := "-" // the group has committed nothing there
+			if p.Committed >= 0 {
+				committed = itoa(p.Committed)
+			}
+			t.row(g.Group, p.Topic, strconv.Itoa(int(p.Partition)), committed, itoa(p.End), itoa(p.Lag),
 				ago(now, p.LastProgress.Time), mark)
 		}
 	}

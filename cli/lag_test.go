@@ -13,7 +13,7 @@ func TestLag(t *testing.T) {
 				"GROUP            TOPIC         PARTITION  COMMITTED  END  LAG  LAST PROGRESS  STUCK",
 				"movie-group      movie-events  0          10         10   0    3s ago         -",
 				"movie-group      movie-views   3          40         52   12   2m ago         -",
-				"analytics-group  user-actions  0          0          0    0    -              -",
+				"analytics-group  user-actions  0          -          0    0    -              -",
 			),
 		},
 		{

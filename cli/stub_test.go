@@ -66,7 +66,7 @@ const lagJSON = `{"groups":[
   {"topic":"movie-events","partition":0,"committed":10,"end":10,"lag":0,"lastProgress":"2026-11-27T19:59:57Z","stuck":false},
   {"topic":"movie-views","partition":3,"committed":40,"end":52,"lag":12,"lastProgress":"2026-11-27T19:58:00Z","stuck":false}]},
  {"group":"analytics-group","lag":0,"stuck":false,"partitions":[
-  {"topic":"user-actions","partition":0,"committed":0,"end":0,"lag":0,"lastProgress":null,"stuck":false}]}]}`
+  {"topic":"user-actions","partition":0,"committed":-1,"end":0,"lag":0,"lastProgress":null,"stuck":false}]}]}`
 
 const lagStuckJSON = `{"groups":[
  {"group":"movie-group","lag":12,"stuck":true,"partitions":[
