@@ -201,7 +201,8 @@ func serveRunE(serve func() int) func(*cobra.Command, []string) error {
 	}
 }
 
-// Execute runs root (from New, after SetArgs) and returns the exit status.
+// Execute runs root (from New; its arguments are os.Args[1:] unless
+// SetArgs gave others) and returns the exit status.
 // An error is printed as one line on root's error stream: "reelay: " and
 // the API's code and message, or the cause.
 func Execute(ctx context.Context, root *cobra.Command) int {
