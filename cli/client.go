@@ -234,6 +234,7 @@ type discardNote struct {
 type filter struct {
 	All        bool       `json:"all,omitempty"`
 	Handler    string     `json:"handler,omitempty"`
+	Key        string     `json:"key,omitempty"`
 	Error      string     `json:"error,omitempty"`
 	Partition  *int32     `json:"partition,omitempty"`
 	FromOffset *int64     `json:"fromOffset,omitempty"`

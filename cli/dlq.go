@@ -33,9 +33,9 @@ PARTITION:OFFSET, as in the RECORD column of "reelay dlq ls GROUP".`,
 
 func dlqLsCommand(e *env) *cobra.Command {
 	var (
-		status, handler, errSub, cursor string
-		limit                           int
-		allPages                        bool
+		status, handler, key, errSub, cursor string
+		limit                                int
+		allPages                             bool
 	)
 	c := &cobra.Command{
 		Use:   "ls [GROUP]",
@@ -50,7 +50,7 @@ the server's page size when not given; --cursor for the next one) or
 		Args: cobra.MaximumNArgs(1),
 		RunE: run(func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
-				for _, name := range []string{"status", "handler", "error", "limit", "cursor", "all-pages"} {
+				for _, name := range []string{"status", "handler", "key", "error", "limit", "cursor", "all-pages"} {
 					if cmd.Flags().Changed(name) {
 						return usageErrorf("--%s needs a GROUP", name)
 					}
@@ -69,6 +69,9 @@ the server's page size when not given; --cursor for the next one) or
 			if handler != "" {
 				q.Set("handler", handler)
 			}
+			if key != "" {
+				q.Set("key", key)
+			}
 			if errSub != "" {
 				q.Set("error", errSub)
 			}
@@ -84,6 +87,7 @@ the server's page size when not given; --cursor for the next one) or
 	f := c.Flags()
 	f.StringVar(&status, "status", "pending", "pending, replaying, replayed, discarded or all")
 	f.StringVar(&handler, "handler", "", "only records of this handler")
+	f.StringVar(&key, "key", "", "only records with this key")
 	f.StringVar(&errSub, "error", "", "only records whose error contains this text")
 	f.IntVar(&limit, "limit", 0, "records per page (default: the server's)")
 	f.StringVar(&cursor, "cursor", "", `start at this page: "next" of a --json answer`)
@@ -295,6 +299,7 @@ func writeRecord(w io.Writer, r record) error {
 type filterFlags struct {
 	all        bool
 	handler    string
+	key        string
 	errSub     string
 	partition  int32
 	fromOffset int64
@@ -305,6 +310,7 @@ type filterFlags struct {
 func (ff *filterFlags) register(f *pflag.FlagSet) {
 	f.BoolVar(&ff.all, "all", false, "every record of the group (instead of the filters)")
 	f.StringVar(&ff.handler, "handler", "", "records of this handler")
+	f.StringVar(&ff.key, "key", "", "records with this key")
 	f.StringVar(&ff.errSub, "error", "", "records whose error contains this text")
 	f.Int32Var(&ff.partition, "partition", 0, "records of this dead-letter topic partition")
 	f.Int64Var(&ff.fromOffset, "from-offset", 0, "records at this dead-letter topic offset or after")
@@ -317,6 +323,7 @@ func (ff *filterFlags) register(f *pflag.FlagSet) {
 func (ff *filterFlags) filter(f *pflag.FlagSet) (filter, error) {
 	var flt filter
 	flt.Handler = ff.handler
+	flt.Key = ff.key
 	flt.Error = ff.errSub
 	if f.Changed("partition") {
 		if ff.partition < 0 {
@@ -348,7 +355,7 @@ func (ff *filterFlags) filter(f *pflag.FlagSet) (filter, error) {
 		}
 		flt.Records = append(flt.Records, position{Partition: int32(pn), Offset: on})
 	}
-	some := flt.Handler != "" || flt.Error != "" || flt.Partition != nil ||
+	some := flt.Handler != "" || flt.Key != "" || flt.Error != "" || flt.Partition != nil ||
 		flt.FromOffset != nil || flt.ToOffset != nil || len(flt.Records) > 0
 	switch {
 	case ff.all && some:
@@ -356,7 +363,7 @@ func (ff *filterFlags) filter(f *pflag.FlagSet) (filter, error) {
 	case ff.all:
 		flt.All = true
 	case !some:
-		return flt, usageErrorf("say which records: --handler, --error, --partition, --from-offset, --to-offset, --record, or --all")
+		return flt, usageErrorf("say which records: --handler, --key, --error, --partition, --from-offset, --to-offset, --record, or --all")
 	}
 	return flt, nil
 }

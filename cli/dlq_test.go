@@ -427,7 +427,7 @@ func TestDLQReplay(t *testing.T) {
 		{
 			name:     "no filter",
 			args:     []string{"dlq", "replay", "movie-group"},
-			wantErr:  lines("reelay: say which records: --handler, --error, --partition, --from-offset, --to-offset, --record, or --all", "Run 'reelay dlq replay --help' for usage."),
+			wantErr:  lines("reelay: say which records: --handler, --key, --error, --partition, --from-offset, --to-offset, --record, or --all", "Run 'reelay dlq replay --help' for usage."),
 			wantCode: 2,
 		},
 		{
@@ -498,7 +498,7 @@ func TestDLQDiscard(t *testing.T) {
 		{
 			name:     "no filter",
 			args:     []string{"dlq", "discard", "movie-group", "--reason", "r"},
-			wantErr:  lines("reelay: say which records: --handler, --error, --partition, --from-offset, --to-offset, --record, or --all", "Run 'reelay dlq discard --help' for usage."),
+			wantErr:  lines("reelay: say which records: --handler, --key, --error, --partition, --from-offset, --to-offset, --record, or --all", "Run 'reelay dlq discard --help' for usage."),
 			wantCode: 2,
 		},
 	})
