@@ -1,7 +1,9 @@
 package test_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -12,6 +14,7 @@ import (
 
 	"go.uber.org/fx"
 
+	"github.com/reelay/reelay/cli"
 	"github.com/reelay/reelay/config"
 	"github.com/reelay/reelay/events"
 	"github.com/reelay/reelay/handlers/movie"
@@ -215,7 +218,17 @@ func TestPoisonThenFixReplaysToTheFailedGroupOnly(t *testing.T) {
 	if !strings.Contains(full["payload"].(string), `"userId"`) || full["headers"].(map[string]any)[events.HeaderType] != events.TypeMovieViewed {
 		t.Fatalf("full record %v", full)
 	}
+	if code, out, errOut := in.reelay("dlq", "show", "movie-group", fmt.Sprintf("%v:%v", first["partition"], first["offset"])); code != 0 ||
+		!strings.Contains(out, "movie:movie-views") || !strings.Contains(out, `"userId"`) {
+		t.Fatalf("reelay dlq show: exit %d\n%s%s", code, out, errOut)
+	}
+	if code, out, errOut := in.reelay("dlq", "ls", "movie-group", "--key", noID); code != 0 || strings.Count(out, noID) != 3 {
+		t.Fatalf("reelay dlq ls: exit %d\n%s%s", code, out, errOut)
+	}
 	if externalBrokers() == nil {
+		if code, out, _ := in.reelay("dlq", "ls"); code != 0 || !strings.Contains(out, "movie-group.dlq") {
+			t.Fatalf("reelay dlq ls: exit %d\n%s", code, out)
+		}
 		summary := in.mustAdmin(http.StatusOK, http.MethodGet, "/admin/v1/deadletters", nil)
 		for _, g := range summary["groups"].([]any) {
 			g := g.(map[string]any)
@@ -226,15 +239,30 @@ func TestPoisonThenFixReplaysToTheFailedGroupOnly(t *testing.T) {
 		}
 	}
 
-	broken.Store(false) // the fix
-	filter := map[string]any{"records": refs}
-	dry := in.mustAdmin(http.StatusOK, http.MethodPost, "/admin/v1/deadletters/movie-group/replay", map[string]any{"filter": filter, "dryRun": true})
-	if dry["matched"].(float64) != 7 || len(dry["records"].([]any)) != 7 {
-		t.Fatalf("dry run %v", dry)
+	broken.Store(false) // the fix: replay them with the CLI, as an operator would
+	var recordArgs []string
+	for _, r := range refs {
+		recordArgs = append(recordArgs, "--record", fmt.Sprintf("%v:%v", r["partition"], r["offset"]))
 	}
-	replay := in.runReplay("movie-group", filter)
-	if replay["total"].(float64) != 7 || replay["published"].(float64) != 7 {
-		t.Fatalf("replay %v", replay)
+	code, out, errOut := in.reelay(append([]string{"dlq", "replay", "movie-group", "--dry-run", "--json"}, recordArgs...)...)
+	var dry map[string]any
+	if err := json.Unmarshal([]byte(out), &dry); code != 0 || err != nil || dry["matched"].(float64) != 7 || len(dry["records"].([]any)) != 7 {
+		t.Fatalf("reelay dlq replay --dry-run: exit %d, %s %s", code, out, errOut)
+	}
+	code, out, errOut = in.reelay(append([]string{"dlq", "replay", "movie-group", "--json"}, recordArgs...)...)
+	var answer map[string]map[string]any
+	if err := json.Unmarshal([]byte(out), &answer); err != nil || answer["replay"]["status"] != "done" {
+		t.Fatalf("reelay dlq replay: exit %d, %s %s", code, out, errOut)
+	}
+	replay := answer["replay"]
+	if replay["total"].(float64) != 7 || replay["published"].(float64) != 7 || !strings.Contains(errOut, "7/7 published") {
+		t.Fatalf("replay %v; progress %q", replay, errOut)
+	}
+	// Exit status 3 says a record was dead-lettered again, when the replay
+	// had already seen it; the record without id fails in the handler, so
+	// it may arrive a moment after the replay was sent.
+	if code != 0 && code != 3 {
+		t.Fatalf("reelay dlq replay: exit %d", code)
 	}
 	eventually(t, wait, func() error {
 		for _, m := range poisoned {
@@ -264,10 +292,11 @@ func TestPoisonThenFixReplaysToTheFailedGroupOnly(t *testing.T) {
 	}
 	// Replaying again sends nothing: the views were replayed, the record
 	// without id has been replayed REELAY_REPLAY_MAX (1) times.
-	refs = append(refs, map[string]any{"partition": again["partition"], "offset": again["offset"]})
-	second := in.runReplay("movie-group", map[string]any{"records": refs})
-	if second["total"].(float64) != 0 || second["skipped"].(float64) != 1 {
-		t.Fatalf("second replay %v", second)
+	recordArgs = append(recordArgs, "--record", fmt.Sprintf("%v:%v", again["partition"], again["offset"]))
+	code, out, errOut = in.reelay(append([]string{"dlq", "replay", "movie-group", "--json"}, recordArgs...)...)
+	if err := json.Unmarshal([]byte(out), &answer); err != nil || code != 3 || answer["replay"]["total"].(float64) != 0 ||
+		answer["replay"]["skipped"].(float64) != 1 {
+		t.Fatalf("second replay: exit %d (want 3: skipped), %s %s", code, out, errOut)
 	}
 	// No other group saw the replay: analytics-group still counts one view
 	// per event and has its one dead letter, and the original topic holds
@@ -304,6 +333,18 @@ func (in *instance) deadLettersOf(group string, keys ...string) []any {
 		out = append(out, page["records"].([]any)...)
 	}
 	return out
+}
+
+// reelay runs the reelay CLI in process against the instance's admin API.
+func (in *instance) reelay(args ...string) (code int, stdout, stderr string) {
+	in.t.Helper()
+	env := map[string]string{"REELAY_ADMIN_URL": in.base, "REELAY_ADMIN_TOKEN": adminToken, "USER": "tester"}
+	var out, errOut bytes.Buffer
+	root := cli.New(cli.Deps{Getenv: func(k string) string { return env[k] }, Stdout: &out, Stderr: &errOut,
+		Serve: func() int { in.t.Error("reelay served"); return 1 }})
+	root.SetArgs(args)
+	code = cli.Execute(context.Background(), root)
+	return code, out.String(), errOut.String()
 }
 
 // runReplay starts a replay of filter's dead letters and waits until it is done.

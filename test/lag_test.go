@@ -125,6 +125,12 @@ func TestStuckPartitionIsReportedAndClears(t *testing.T) {
 		return nil
 	})
 	t.Logf("reported stuck %.1fs after the record was produced (REELAY_STUCK_AFTER %s)", time.Since(began).Seconds(), cfg.StuckAfter)
+	if code, out, errOut := in.reelay("lag"); code != 3 || !strings.Contains(out, group) || !strings.Contains(out, "STUCK") {
+		t.Fatalf("reelay lag: exit %d (want 3: a stuck partition)\n%s%s", code, out, errOut)
+	}
+	if code, out, _ := in.reelay("topics"); code != 0 || !strings.Contains(out, events.ReplayTopic(events.GroupMovie)) {
+		t.Fatalf("reelay topics: exit %d\n%s", code, out)
+	}
 
 	close(release)
 	released = true
@@ -139,6 +145,9 @@ func TestStuckPartitionIsReportedAndClears(t *testing.T) {
 		_, body := in.do(http.MethodGet, "/readyz", nil, nil)
 		if raw, _ := json.Marshal(body); strings.Contains(string(raw), group) {
 			return fmt.Errorf("readyz %s", raw)
+		}
+		if code, out, _ := in.reelay("lag"); code != 0 {
+			return fmt.Errorf("reelay lag: exit %d\n%s", code, out)
 		}
 		foreign := in.foreignLag(group, events.TopicMovieEvents)
 		for part, f := range foreign {
