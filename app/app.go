@@ -3,8 +3,11 @@
 // with its consumers, and the HTTP API — and their lifecycle.
 //
 // Constructors do no I/O beyond binding the embedded broker's address; the
-// start hooks do it, within fx's start timeout: embedded broker, database
-// (connect, migrate), topics, publisher, router, HTTP. Stop runs in
+// start hooks do it, within fx's start timeout: the HTTP address is bound
+// first (a port in use stops start-up before any consumer group is
+// joined), then embedded broker, database (connect, migrate), topics,
+// publisher, router, the operators' tools (dead-letter index, replay
+// sender, lag monitor), and HTTP starts serving. Stop runs in
 // reverse: HTTP stops taking requests and drains those in flight, the router
 // stops fetching and lets in-flight handlers commit, offsets are committed,
 // the publisher flushes, the database and the embedded broker close.
@@ -46,6 +49,7 @@ func Options(cfg config.Config, extra ...fx.Option) fx.Option {
 		// their last acks and commit: up to twice the grace, and some.
 		fx.StopTimeout(2*cfg.ShutdownTimeout + 15*time.Second),
 		PprofModule,
+		ListenModule,
 		KafkaModule,
 		StoreModule,
 		HandlersModule,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"time"
 
 	"go.uber.org/fx"
@@ -17,6 +18,38 @@ import (
 	"github.com/reelay/reelay/ops"
 )
 
+// ListenModule binds the HTTP address first of all, so that a port in use
+// stops start-up before anything joins a consumer group; HTTPModule serves
+// it last.
+var ListenModule = fx.Module("listen",
+	fx.Provide(listen),
+	fx.Invoke(func(*Listener) {}),
+)
+
+// Listener is the HTTP API's bound address, bound by its start hook.
+type Listener struct{ ln net.Listener }
+
+func listen(lc fx.Lifecycle, cfg config.Config) *Listener {
+	l := &Listener{}
+	lc.Append(fx.Hook{
+		OnStart: func(context.Context) error {
+			ln, err := net.Listen("tcp", cfg.HTTPAddr)
+			if err != nil {
+				return fmt.Errorf("%w (check %s)", err, config.EnvHTTPAddr)
+			}
+			l.ln = ln
+			return nil
+		},
+		OnStop: func(context.Context) error {
+			if l.ln != nil {
+				_ = l.ln.Close() // closed already when the server served it
+			}
+			return nil
+		},
+	})
+	return l
+}
+
 // HTTPModule serves the REST API; it starts last and stops first. It also
 // purges expired Idempotency-Keys while the process runs.
 var HTTPModule = fx.Module("http",
@@ -28,6 +61,7 @@ type serverParams struct {
 	fx.In
 	Lifecycle  fx.Lifecycle
 	Config     config.Config
+	Listener   *Listener
 	Publisher  httpapi.Publisher
 	Movies     httpapi.MovieQueries
 	Analytics  httpapi.AnalyticsQueries
@@ -60,11 +94,7 @@ func newServer(p serverParams) *httpapi.Server {
 	})
 	p.Lifecycle.Append(fx.Hook{
 		OnStart: func(context.Context) error {
-			addr, err := s.Start(p.Config.HTTPAddr)
-			if err != nil {
-				return fmt.Errorf("%w (check %s)", err, config.EnvHTTPAddr)
-			}
-			p.Logger.Info("http listening", "addr", addr)
+			p.Logger.Info("http listening", "addr", s.Serve(p.Listener.ln))
 			return nil
 		},
 		OnStop: s.Stop,

@@ -89,6 +89,7 @@ type partition struct {
 type progress struct {
 	committed int64
 	at        time.Time
+	caughtUp  bool // at the previous poll
 	stuck     bool
 }
 
@@ -175,9 +176,12 @@ func (m *LagMonitor) poll(ctx context.Context) ([]GroupLag, error) {
 		k := partition{l.Group, l.Topic, l.Partition}
 		seen[k] = true
 		p, known := m.progress[k]
-		if !known || p.committed != l.Committed || l.Lag <= 0 {
+		// The clock starts at the first poll that sees lag without a
+		// commit: when the lag appeared between two polls is not known.
+		if !known || p.committed != l.Committed || l.Lag <= 0 || p.caughtUp {
 			p.committed, p.at = l.Committed, now
 		}
+		p.caughtUp = l.Lag <= 0
 		stuck := l.Lag > 0 && now.Sub(p.at) >= m.stuckAfter
 		if stuck != p.stuck {
 			m.logStuck(k, l, stuck, p.at)
@@ -239,3 +243,9 @@ func boolGauge(b bool) float64 {
 	}
 	return 0
 }
+
+// SetClock replaces the monitor's clock, for tests.
+func (m *LagMonitor) SetClock(now func() time.Time) { m.now = now }
+
+// Poll reads the lag now, as Run does on each tick.
+func (m *LagMonitor) Poll(ctx context.Context) ([]GroupLag, error) { return m.poll(ctx) }

@@ -128,11 +128,16 @@ func (s *Server) Start(addr string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	return s.Serve(ln), nil
+}
+
+// Serve serves ln in the background and returns its address; Stop closes it.
+func (s *Server) Serve(ln net.Listener) string {
 	s.srv = &http.Server{Handler: s.echo, ReadHeaderTimeout: min(10*time.Second, s.readTimeout), ReadTimeout: s.readTimeout, WriteTimeout: 60 * time.Second}
 	s.done = make(chan error, 1)
 	s.addr = ln.Addr().String()
 	go func() { s.done <- s.srv.Serve(ln) }()
-	return s.addr, nil
+	return s.addr
 }
 
 // Addr is the address Start bound, or "" before Start.
