@@ -17,7 +17,9 @@ import (
 // scriptedOffsets answers GroupLag with whatever the test set last.
 type scriptedOffsets struct{ lags []kafka.PartitionLag }
 
-func (s *scriptedOffsets) GroupLag(context.Context, []string) ([]kafka.PartitionLag, error) { return s.lags, nil }
+func (s *scriptedOffsets) GroupLag(context.Context, []string) ([]kafka.PartitionLag, error) {
+	return s.lags, nil
+}
 
 // TestLagMonitorStuckAfterNoProgress: a partition is stuck once it has had
 // lag and no commit for StuckAfter; a commit or being caught up restarts
