@@ -322,6 +322,29 @@ func TestPoisonThenFixReplaysToTheFailedGroupOnly(t *testing.T) {
 			}
 		}
 	}
+
+	// The record without id cannot be fixed by replaying: discard it, with
+	// a reason, and it shows who, when and why, and leaves the depth.
+	rec := fmt.Sprintf("%v:%v", again["partition"], again["offset"])
+	if code, out, errOut := in.reelay("dlq", "discard", "movie-group", "--record", rec, "--reason", "no event id: producer bug"); code != 0 ||
+		!strings.Contains(out, "discarded 1 record") {
+		t.Fatalf("reelay dlq discard: exit %d\n%s%s", code, out, errOut)
+	}
+	d := in.mustAdmin(http.StatusOK, http.MethodGet, fmt.Sprintf("/admin/v1/deadletters/movie-group/records/%v/%v", again["partition"], again["offset"]), nil)
+	if disc, _ := d["discard"].(map[string]any); d["status"] != "discarded" || disc["by"] != "tester" || disc["reason"] != "no event id: producer bug" || disc["at"] == "" {
+		t.Fatalf("discarded record %v", d)
+	}
+	if externalBrokers() == nil {
+		eventually(t, wait, func() error {
+			if v := metricValue(t, in, `reelay_dead_letters{group="movie-group"}`); v != 0 {
+				return fmt.Errorf("reelay_dead_letters{movie-group} = %v", v)
+			}
+			if v := metricValue(t, in, `reelay_dead_letters{group="analytics-group"}`); v != 1 {
+				return fmt.Errorf("reelay_dead_letters{analytics-group} = %v", v)
+			}
+			return nil
+		})
+	}
 }
 
 // deadLettersOf lists a group's dead letters of the given keys, newest first per key.
