@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"sync"
 
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -37,7 +38,8 @@ var OpsModule = fx.Module("ops",
 // topic into the database's index.
 const DeadLetterIndexGroup = "reelay-deadletter-index"
 
-// Groups are the registered consumer groups, from the consumers' value group.
+// Groups are the registered consumer groups, from the consumers' value
+// group, by name.
 type Groups []string
 
 func groups(p struct {
@@ -48,6 +50,7 @@ func groups(p struct {
 	for _, c := range p.Consumers {
 		gs = append(gs, c.Group)
 	}
+	slices.Sort(gs) // a value group has no order
 	return gs
 }
 
