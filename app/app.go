@@ -46,6 +46,7 @@ func Options(cfg config.Config, extra ...fx.Option) fx.Option {
 		// their last acks and commit: up to twice the grace, and some.
 		fx.StopTimeout(2*cfg.ShutdownTimeout + 15*time.Second),
 		PprofModule,
+		TracingModule,
 		KafkaModule,
 		StoreModule,
 		HandlersModule,

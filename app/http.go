@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/fx"
 
 	"github.com/reelay/reelay/config"
@@ -36,6 +37,7 @@ type serverParams struct {
 	Runner     *router.Runner
 	Metrics    *telemetry.Metrics
 	Logger     *slog.Logger
+	Tracer     trace.TracerProvider
 }
 
 func newServer(p serverParams) *httpapi.Server {
@@ -51,6 +53,7 @@ func newServer(p serverParams) *httpapi.Server {
 		ReadTimeout: p.Config.HTTPReadTimeout,
 		AccessLog:   p.Config.AccessLog,
 		Metrics:     p.Metrics, Logger: p.Logger,
+		TracerProvider: p.Tracer,
 	})
 	p.Lifecycle.Append(fx.Hook{
 		OnStart: func(context.Context) error {

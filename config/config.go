@@ -125,6 +125,8 @@ type Config struct {
 	// PprofAddr is where net/http/pprof is served (host:port on loopback
 	// only); empty, the default, serves nothing.
 	PprofAddr string
+	// Tracing is read from the standard OTEL_* variables (config/tracing.go).
+	Tracing Tracing
 }
 
 // Embedded reports whether the process runs the embedded broker.
@@ -185,6 +187,7 @@ func Load(getenv func(string) string) (Config, error) {
 	c.KafkaSessionTimeout = p.duration(EnvKafkaSessionTimeout, "10s")
 	c.AccessLog = p.bool(EnvAccessLog, false)
 	c.KafkaConnectTimeout = p.duration(EnvKafkaConnectTimeout, "30s")
+	c.Tracing = loadTracing(getenv)
 	if err != nil {
 		return Config{}, err
 	}

@@ -1,0 +1,170 @@
+package test_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/attribute"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
+	"go.uber.org/fx"
+
+	"github.com/reelay/reelay/events"
+	"github.com/reelay/reelay/infra/tracing"
+)
+
+// traced starts an instance whose TracerProvider is an SDK provider that
+// keeps every ended span in memory.
+func traced(t *testing.T) (*instance, *tracetest.InMemoryExporter) {
+	t.Helper()
+	exp := tracetest.NewInMemoryExporter()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
+	in := start(t, testConfig(t), fx.Decorate(func(trace.TracerProvider) trace.TracerProvider { return tp }))
+	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) }) // after the instance stops
+	return in, exp
+}
+
+// spansOf returns the ended spans of one trace.
+func spansOf(exp *tracetest.InMemoryExporter, id trace.TraceID) tracetest.SpanStubs {
+	var out tracetest.SpanStubs
+	for _, s := range exp.GetSpans() {
+		if s.SpanContext.TraceID() == id {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func attr(s tracetest.SpanStub, key attribute.Key) string {
+	for _, a := range s.Attributes {
+		if a.Key == key {
+			return a.Value.Emit()
+		}
+	}
+	return ""
+}
+
+// traceParent makes a W3C traceparent with fresh ids.
+func traceParent(t *testing.T) (trace.TraceID, trace.SpanID, string) {
+	t.Helper()
+	var tid trace.TraceID
+	var sid trace.SpanID
+	if _, err := rand.Read(tid[:]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rand.Read(sid[:]); err != nil {
+		t.Fatal(err)
+	}
+	return tid, sid, "00-" + hex.EncodeToString(tid[:]) + "-" + hex.EncodeToString(sid[:]) + "-01"
+}
+
+// describe renders a trace as "name [group] <- parent" lines, sorted, for
+// exact comparison; a parent from outside the trace's spans is "remote <span id>".
+func describe(spans tracetest.SpanStubs) []string {
+	byID := map[trace.SpanID]tracetest.SpanStub{}
+	for _, s := range spans {
+		byID[s.SpanContext.SpanID()] = s
+	}
+	var out []string
+	for _, s := range spans {
+		parent := "(none)"
+		if p, ok := byID[s.Parent.SpanID()]; ok {
+			parent = p.Name
+			if g := attr(p, "messaging.consumer.group.name"); g != "" {
+				parent += " [" + g + "]"
+			}
+		} else if s.Parent.IsValid() {
+			parent = "remote " + s.Parent.SpanID().String()
+		}
+		name := s.Name
+		if g := attr(s, "messaging.consumer.group.name"); g != "" {
+			name += " [" + g + "]"
+		}
+		out = append(out, name+" <- "+parent)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// TestOneTracePerEvent: one POST of a view, sent with the client's
+// traceparent, makes one trace: the server span, the publish span under
+// it, one consume span per group (movie-group, analytics-group) under the
+// publish span, and under each the inbox transaction that applied it.
+func TestOneTracePerEvent(t *testing.T) {
+	parallel(t)
+	in, exp := traced(t)
+	heat := uid("heat")
+	in.mustAccept(http.MethodPost, "/api/v1/movies", map[string]any{"id": heat, "title": "Heat", "year": 1995})
+	in.waitFor("/api/v1/movies/"+heat, fields(map[string]any{"title": "Heat"}))
+
+	tid, sid, parent := traceParent(t)
+	code, out := in.do(http.MethodPost, "/api/v1/movies/"+heat+"/views", map[string]any{"userId": uid("u")},
+		map[string]string{"traceparent": parent})
+	if code != http.StatusAccepted {
+		t.Fatalf("POST view: %d %v", code, out)
+	}
+	client := "remote " + sid.String()
+	want := []string{
+		"POST /api/v1/movies/:id/views <- " + client,
+		"inbox transaction [analytics-group] <- process movie-views [analytics-group]",
+		"inbox transaction [movie-group] <- process movie-views [movie-group]",
+		"process movie-views [analytics-group] <- publish movie-views",
+		"process movie-views [movie-group] <- publish movie-views",
+		"publish movie-views <- POST /api/v1/movies/:id/views",
+	}
+	eventually(t, wait, func() error {
+		if got := describe(spansOf(exp, tid)); !slices.Equal(got, want) {
+			return fmt.Errorf("trace\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+		return nil
+	})
+	for _, s := range spansOf(exp, tid) {
+		if s.Name == "process movie-views" && (!s.Parent.IsRemote() || attr(s, "reelay.outcome") != "applied") {
+			t.Errorf("%s [%s]: remote parent %v, outcome %q", s.Name, attr(s, "messaging.consumer.group.name"),
+				s.Parent.IsRemote(), attr(s, "reelay.outcome"))
+		}
+	}
+	in.waitFor("/api/v1/analytics/movies/"+heat, fields(map[string]any{"views": 1}))
+}
+
+// TestForeignProducersTraceIsContinued: a record a plain Kafka client
+// produced with a trace context (the CloudEvents ce_traceparent, or a bare
+// W3C traceparent) is consumed in that trace, each group's consume span the
+// child of the producer's span.
+func TestForeignProducersTraceIsContinued(t *testing.T) {
+	parallel(t)
+	in, exp := traced(t)
+	for _, header := range []string{tracing.HeaderTraceParent, tracing.HeaderPlainTraceParent} {
+		t.Run(header, func(t *testing.T) {
+			tid, sid, parent := traceParent(t)
+			heat := uid("heat")
+			headers := binary(uuid.NewString(), events.TypeMovieViewed)
+			headers[header] = parent
+			in.produce(events.TopicMovieViews, heat, mustJSON(map[string]any{"movieId": heat, "userId": uid("u")}), headers)
+			eventually(t, wait, func() error {
+				groups := map[string]bool{}
+				for _, s := range spansOf(exp, tid) {
+					if s.Name != "process movie-views" {
+						continue
+					}
+					if s.Parent.SpanID() != sid || !s.Parent.IsRemote() {
+						return fmt.Errorf("consume span's parent %v (remote %v), want the producer's %v", s.Parent.SpanID(), s.Parent.IsRemote(), sid)
+					}
+					groups[attr(s, "messaging.consumer.group.name")] = true
+				}
+				if !groups[events.GroupMovie] || !groups[events.GroupAnalytics] || len(groups) != 2 {
+					return fmt.Errorf("consume spans in the producer's trace for %v, want movie-group and analytics-group", groups)
+				}
+				return nil
+			})
+		})
+	}
+}
