@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"log/slog"
 
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
@@ -25,11 +26,11 @@ var TracingModule = fx.Module("tracing",
 	fx.Provide(tracerProvider),
 )
 
-func tracerProvider(lc fx.Lifecycle, cfg config.Config) (trace.TracerProvider, error) {
+func tracerProvider(lc fx.Lifecycle, cfg config.Config, logger *slog.Logger) (trace.TracerProvider, error) {
 	if !cfg.Tracing.Export {
 		return noop.NewTracerProvider(), nil
 	}
-	tp, err := tracing.NewOTLPProvider(context.Background(), cfg.Tracing.ServiceName)
+	tp, err := tracing.NewOTLPProvider(context.Background(), cfg.Tracing.ServiceName, logger)
 	if err != nil {
 		return nil, fmt.Errorf("%w (check %s and %s)", err, config.EnvOTLPEndpoint, config.EnvOTLPTracesEndpoint)
 	}

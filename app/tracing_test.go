@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"log/slog"
 	"testing"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -22,7 +23,7 @@ func TestTracingModule(t *testing.T) {
 	for _, export := range []bool{false, true} {
 		var tp trace.TracerProvider
 		cfg := config.Config{Tracing: config.Tracing{Export: export, ServiceName: "reelay"}}
-		a := fxtest.New(t, fx.Supply(cfg), app.TracingModule, fx.Populate(&tp))
+		a := fxtest.New(t, fx.Supply(cfg, slog.New(slog.DiscardHandler)), app.TracingModule, fx.Populate(&tp))
 		a.RequireStart()
 		sdk, isSDK := tp.(*sdktrace.TracerProvider)
 		if _, isNoop := tp.(noop.TracerProvider); export != isSDK || export == isNoop {
