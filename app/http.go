@@ -37,7 +37,7 @@ type serverParams struct {
 	Runner     *router.Runner
 	Metrics    *telemetry.Metrics
 	Logger     *slog.Logger
-	Tracer     trace.TracerProvider
+	Tracing    trace.TracerProvider
 }
 
 func newServer(p serverParams) *httpapi.Server {
@@ -53,7 +53,7 @@ func newServer(p serverParams) *httpapi.Server {
 		ReadTimeout: p.Config.HTTPReadTimeout,
 		AccessLog:   p.Config.AccessLog,
 		Metrics:     p.Metrics, Logger: p.Logger,
-		TracerProvider: p.Tracer,
+		TracerProvider: p.Tracing,
 	})
 	p.Lifecycle.Append(fx.Hook{
 		OnStart: func(context.Context) error {

@@ -31,13 +31,13 @@ type runnerParams struct {
 	Metrics     *telemetry.Metrics
 	Logger      *slog.Logger
 	Consumers   []events.Consumer `group:"consumers"`
-	Tracer      trace.TracerProvider
+	Tracing     trace.TracerProvider
 }
 
 func newRunner(p runnerParams) (*router.Runner, error) {
 	r, err := router.NewRunner(router.Deps{
 		Publisher: p.Publisher, Subscribers: p.Subscribers, Inbox: p.Inbox, Metrics: p.Metrics, Logger: p.Logger,
-		TracerProvider: p.Tracer,
+		TracerProvider: p.Tracing,
 		Settings: router.Settings{
 			RetryMax:     p.Config.RetryMax,
 			NoRetries:    p.Config.RetryMax == 0,
