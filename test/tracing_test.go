@@ -5,9 +5,12 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/uuid"
@@ -15,8 +18,11 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
+	collectortrace "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	"go.uber.org/fx"
+	"google.golang.org/protobuf/proto"
 
+	"github.com/reelay/reelay/config"
 	"github.com/reelay/reelay/events"
 	"github.com/reelay/reelay/infra/tracing"
 )
@@ -166,5 +172,70 @@ func TestForeignProducersTraceIsContinued(t *testing.T) {
 				return nil
 			})
 		})
+	}
+}
+
+// TestTracesAreExportedWithOTLPAtStop configures tracing as production does,
+// with the standard variables, against an OTLP/HTTP endpoint in the test:
+// the spans of a POSTed view, batched, reach it when the instance stops,
+// under the configured service name.
+func TestTracesAreExportedWithOTLPAtStop(t *testing.T) {
+	var mu sync.Mutex
+	got := map[string]int{} // "service/span name" → count
+	collector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		raw, _ := io.ReadAll(r.Body)
+		var req collectortrace.ExportTraceServiceRequest
+		if err := proto.Unmarshal(raw, &req); err != nil {
+			t.Errorf("%s: not OTLP: %v", r.URL.Path, err)
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		for _, rs := range req.ResourceSpans {
+			service := ""
+			for _, a := range rs.GetResource().GetAttributes() {
+				if a.Key == "service.name" {
+					service = a.GetValue().GetStringValue()
+				}
+			}
+			for _, ss := range rs.ScopeSpans {
+				for _, s := range ss.Spans {
+					got[service+"/"+s.Name]++
+				}
+			}
+		}
+	}))
+	defer collector.Close()
+	env := map[string]string{config.EnvOTLPTracesEndpoint: collector.URL + "/v1/traces", config.EnvOTelServiceName: "reelay-test",
+		"OTEL_BSP_SCHEDULE_DELAY": "600000"} // no export before the stop
+	for k, v := range env {
+		t.Setenv(k, v)
+	}
+	cfg := testConfig(t)
+	loaded, err := config.Load(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Tracing = loaded.Tracing
+	in := start(t, cfg)
+	heat := uid("heat")
+	in.mustAccept(http.MethodPost, "/api/v1/movies/"+heat+"/views", map[string]any{"userId": uid("u")})
+	in.waitFor("/api/v1/analytics/movies/"+heat, fields(map[string]any{"views": 1}))
+	in.waitFor("/api/v1/movies/"+heat, fields(map[string]any{"views": 1}))
+	mu.Lock()
+	before := len(got)
+	mu.Unlock()
+	in.stop()
+	mu.Lock()
+	defer mu.Unlock()
+	want := map[string]int{"reelay-test/POST /api/v1/movies/:id/views": 1, "reelay-test/publish movie-views": 1,
+		"reelay-test/process movie-views": 2, "reelay-test/inbox transaction": 2}
+	for k, n := range want {
+		if got[k] != n {
+			t.Errorf("%s: %d spans, want %d (all: %v)", k, got[k], n, got)
+		}
+	}
+	if before != 0 {
+		t.Errorf("%d span names exported before the stop, want the batch held until it", before)
 	}
 }
