@@ -50,6 +50,7 @@ func Options(cfg config.Config, extra ...fx.Option) fx.Option {
 		fx.StopTimeout(2*cfg.ShutdownTimeout + 15*time.Second),
 		PprofModule,
 		ListenModule,
+		TracingModule,
 		KafkaModule,
 		StoreModule,
 		HandlersModule,

@@ -7,6 +7,7 @@ import (
 	"net"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/fx"
 
 	"github.com/reelay/reelay/config"
@@ -75,6 +76,7 @@ type serverParams struct {
 	Lag        *ops.LagMonitor
 	Metrics    *telemetry.Metrics
 	Logger     *slog.Logger
+	Tracing    trace.TracerProvider
 }
 
 func newServer(p serverParams) *httpapi.Server {
@@ -91,6 +93,7 @@ func newServer(p serverParams) *httpapi.Server {
 		ReadTimeout: p.Config.HTTPReadTimeout,
 		AccessLog:   p.Config.AccessLog,
 		Metrics:     p.Metrics, Logger: p.Logger,
+		TracerProvider: p.Tracing,
 	})
 	p.Lifecycle.Append(fx.Hook{
 		OnStart: func(context.Context) error {

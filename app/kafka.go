@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
+	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/fx"
 
 	"github.com/reelay/reelay/config"
@@ -21,6 +22,7 @@ import (
 	"github.com/reelay/reelay/infra/kafka"
 	"github.com/reelay/reelay/infra/router"
 	"github.com/reelay/reelay/infra/telemetry"
+	"github.com/reelay/reelay/infra/tracing"
 )
 
 // Brokers are the bootstrap addresses of the Kafka cluster in use.
@@ -220,9 +222,9 @@ func connect[T io.Closer](logger *slog.Logger, what string, within time.Duration
 }
 
 // eventsPublisher publishes the API's events through the one publisher, each within
-// REELAY_PUBLISH_TIMEOUT.
-func eventsPublisher(p message.Publisher, cfg config.Config) *kafka.Events {
-	return kafka.NewEvents(p, cfg.PublishTimeout)
+// REELAY_PUBLISH_TIMEOUT, each in a publish span when tracing is on.
+func eventsPublisher(p message.Publisher, cfg config.Config, tp trace.TracerProvider) *kafka.Events {
+	return kafka.NewEvents(kafka.TracePublishes(p, tracing.Tracer(tp, kafka.TracerName)), cfg.PublishTimeout)
 }
 
 // probe answers the readiness check "broker": whether the cluster can take

@@ -8,6 +8,7 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/fx"
 
 	"github.com/reelay/reelay/config"
@@ -65,8 +66,8 @@ func offsets(lc fx.Lifecycle, b Brokers, sec kafka.Security) (*kafka.Offsets, er
 
 func deadLetters(db *sqlstore.DB, gs Groups) *ops.DeadLetters { return ops.NewDeadLetters(db, gs) }
 
-func replays(lc fx.Lifecycle, db *sqlstore.DB, pub message.Publisher, gs Groups, cfg config.Config, logger *slog.Logger) (*ops.Replays, error) {
-	r, err := ops.NewReplays(db, pub, gs, ops.ReplaySettings{MaxReplays: cfg.ReplayMax, Rate: cfg.ReplayRate}, logger)
+func replays(lc fx.Lifecycle, db *sqlstore.DB, pub message.Publisher, gs Groups, cfg config.Config, tp trace.TracerProvider, logger *slog.Logger) (*ops.Replays, error) {
+	r, err := ops.NewReplays(db, pub, gs, ops.ReplaySettings{MaxReplays: cfg.ReplayMax, Rate: cfg.ReplayRate}, tp, logger)
 	if err != nil {
 		return nil, err
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/ThreeDotsLabs/watermill/message"
+	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/fx"
 
 	"github.com/reelay/reelay/config"
@@ -31,11 +32,13 @@ type runnerParams struct {
 	Metrics     *telemetry.Metrics
 	Logger      *slog.Logger
 	Consumers   []events.Consumer `group:"consumers"`
+	Tracing     trace.TracerProvider
 }
 
 func newRunner(p runnerParams) (*router.Runner, error) {
 	r, err := router.NewRunner(router.Deps{
 		Publisher: p.Publisher, Subscribers: p.Subscribers, Inbox: p.Inbox, Metrics: p.Metrics, Logger: p.Logger,
+		TracerProvider: p.Tracing,
 		Settings: router.Settings{
 			RetryMax:     p.Config.RetryMax,
 			NoRetries:    p.Config.RetryMax == 0,

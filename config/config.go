@@ -143,6 +143,8 @@ type Config struct {
 	// letters; ReplayRate bounds the records per second a replay sends.
 	ReplayMax  int
 	ReplayRate int
+	// Tracing is read from the standard OTEL_* variables (config/tracing.go).
+	Tracing Tracing
 }
 
 // Embedded reports whether the process runs the embedded broker.
@@ -207,6 +209,7 @@ func Load(getenv func(string) string) (Config, error) {
 	c.ReplayMax = p.int(EnvReplayMax, "3", 1, 100)
 	c.ReplayRate = p.int(EnvReplayRate, "500", 1, 100000)
 	c.AdminToken = p.secret(getenv, EnvAdminToken, EnvAdminTokenFile)
+	c.Tracing = loadTracing(getenv)
 	if err != nil {
 		return Config{}, err
 	}

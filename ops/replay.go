@@ -14,10 +14,13 @@ import (
 	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/time/rate"
 
 	"github.com/reelay/reelay/events"
 	"github.com/reelay/reelay/infra/kafka"
+	"github.com/reelay/reelay/infra/tracing"
 )
 
 // Replay states.
@@ -116,19 +119,22 @@ type Replays struct {
 	groups   []string
 	settings ReplaySettings
 	logger   *slog.Logger
+	tracer   trace.Tracer // nil: tracing off
 	owner    string
 	now      func() time.Time
 	wake     chan struct{}
 }
 
-// NewReplays sends replays of groups' dead letters through pub.
-func NewReplays(store Store, pub message.Publisher, groups []string, settings ReplaySettings, logger *slog.Logger) (*Replays, error) {
+// NewReplays sends replays of groups' dead letters through pub. With
+// tracing on (tp not a no-op), each replayed record gets a span of its own
+// linked to its original trace, and carries that span's context.
+func NewReplays(store Store, pub message.Publisher, groups []string, settings ReplaySettings, tp trace.TracerProvider, logger *slog.Logger) (*Replays, error) {
 	settings.setDefaults()
 	if err := settings.Validate(); err != nil {
 		return nil, fmt.Errorf("replays: %w", err)
 	}
 	host, _ := os.Hostname()
-	return &Replays{store: store, pub: pub, groups: groups, settings: settings, logger: logger,
+	return &Replays{store: store, pub: pub, groups: groups, settings: settings, logger: logger, tracer: tracing.Tracer(tp, "reelay/ops"),
 		owner: fmt.Sprintf("%s/%d/%s", host, os.Getpid(), uuid.NewString()[:8]), now: time.Now, wake: make(chan struct{}, 1)}, nil
 }
 
@@ -229,7 +235,7 @@ func (r *Replays) send(ctx context.Context, id string) {
 			if limiter.Wait(ctx) != nil {
 				break
 			}
-			if err := r.pub.Publish(events.ReplayTopic(d.Group), ReplayMessage(d, id)); err != nil {
+			if err := r.pub.Publish(events.ReplayTopic(d.Group), r.traced(ctx, ReplayMessage(d, id))); err != nil {
 				r.logger.Warn("sending a replayed record; retrying", "replay_id", id, "err", err)
 				sleep(ctx, time.Second)
 				break
@@ -243,6 +249,21 @@ func (r *Replays) send(ctx context.Context, id string) {
 			}
 		}
 	}
+}
+
+// traced gives msg a replay span linked to the trace its original record
+// carried (its ce_traceparent), so that the replayed event's consume span
+// is a child of the replay, which links to the original.
+func (r *Replays) traced(ctx context.Context, msg *message.Message) *message.Message {
+	if r.tracer == nil {
+		return msg
+	}
+	ctx, span := tracing.StartLinked(ctx, r.tracer, "replay "+msg.Metadata.Get(events.ReplayOfTopic), msg.Metadata,
+		trace.WithSpanKind(trace.SpanKindProducer),
+		trace.WithAttributes(attribute.String("reelay.replay_id", msg.Metadata.Get(events.ReplayID))))
+	tracing.Inject(ctx, msg.Metadata)
+	span.End()
+	return msg
 }
 
 func sleep(ctx context.Context, d time.Duration) {

@@ -15,9 +15,12 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/reelay/reelay/infra/router"
 	"github.com/reelay/reelay/infra/telemetry"
+	"github.com/reelay/reelay/infra/tracing"
 )
 
 const maxBodyBytes = 64 << 10
@@ -50,6 +53,10 @@ type Deps struct {
 	AccessLog bool
 	// Admin is the admin API; disabled when its Token is empty.
 	Admin Admin
+	// TracerProvider traces each /api/v1 request (a server span, continued
+	// from the W3C traceparent header); nil or a no-op provider traces
+	// nothing, at no cost.
+	TracerProvider trace.TracerProvider
 }
 
 // Server is the HTTP API.
@@ -78,6 +85,9 @@ func New(d Deps) *Server {
 	e.HTTPErrorHandler = errorHandler(d.Logger)
 	routes := map[string]bool{} // the route templates, filled once every route is added
 	e.Use(correlationMiddleware)
+	if tracer := tracing.Tracer(d.TracerProvider, tracerName); tracer != nil {
+		e.Use(traceRequests(tracer, propagation.TraceContext{}))
+	}
 	if d.AccessLog {
 		e.Use(accessLog(d.Logger))
 	}

@@ -65,6 +65,7 @@ func (p *Events) Publish(ctx context.Context, topic string, e events.Envelope) e
 	msg := message.NewMessage(e.ID, message.Payload(e.Data))
 	msg.Metadata = e.Headers() // a fresh map
 	msg.Metadata.Set(MetadataKey, e.Key)
+	msg.SetContext(ctx) // for TracePublishes: the request's span
 	if p.timeout <= 0 {
 		return p.pub.Publish(topic, msg)
 	}

@@ -3,6 +3,7 @@ package router
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"sync"
 )
 
@@ -32,4 +33,15 @@ func loggerFrom(ctx context.Context, fallback *slog.Logger) *slog.Logger {
 		return m.logger()
 	}
 	return fallback
+}
+
+// withLogAttrs returns ctx whose message logger carries attrs too; ctx as it
+// is when it holds no message logger. Call it before the logger is first
+// used.
+func withLogAttrs(ctx context.Context, attrs ...any) context.Context {
+	m, ok := ctx.Value(loggerKey{}).(*messageLogger)
+	if !ok {
+		return ctx
+	}
+	return context.WithValue(ctx, loggerKey{}, &messageLogger{base: m.base, attrs: append(slices.Clip(m.attrs), attrs...)})
 }

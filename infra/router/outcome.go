@@ -20,21 +20,26 @@ func outcome(m *telemetry.Metrics, group, handler string) message.HandlerMiddlew
 			start := time.Now()
 			out, err := h(msg)
 			m.HandlerSeconds.WithLabelValues(handler).Observe(time.Since(start).Seconds())
-			result := "applied"
-			switch {
-			case errors.Is(err, errShuttingDown):
-				result = "redelivered"
-			case errors.Is(err, errDeadLetterFailed):
-				result = "dead_letter_failed"
-			case err != nil:
-				result = "failed"
-			case isDeadLettered(msg.Context()):
-				result = "dead_lettered"
-			case isDuplicate(msg.Context()):
-				result = "duplicate"
-			}
-			m.Events.WithLabelValues(group, handler, result).Inc()
+			m.Events.WithLabelValues(group, handler, outcomeOf(msg, err)).Inc()
 			return out, err
 		}
 	}
+}
+
+// outcomeOf names what happened to a message that went through deadLetter,
+// with err its final error.
+func outcomeOf(msg *message.Message, err error) string {
+	switch {
+	case errors.Is(err, errShuttingDown):
+		return "redelivered"
+	case errors.Is(err, errDeadLetterFailed):
+		return "dead_letter_failed"
+	case err != nil:
+		return "failed"
+	case isDeadLettered(msg.Context()):
+		return "dead_lettered"
+	case isDuplicate(msg.Context()):
+		return "duplicate"
+	}
+	return "applied"
 }

@@ -11,9 +11,11 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/reelay/reelay/events"
 	"github.com/reelay/reelay/infra/telemetry"
+	"github.com/reelay/reelay/infra/tracing"
 )
 
 // Settings tune the middleware every handler gets. Zero values take the
@@ -66,6 +68,9 @@ type Deps struct {
 	Metrics     *telemetry.Metrics
 	Logger      *slog.Logger
 	Settings    Settings
+	// TracerProvider traces each message (consumeSpan); nil or a no-op
+	// provider traces nothing, at no cost.
+	TracerProvider trace.TracerProvider
 }
 
 // Validate reports a missing dependency or a setting out of range.
@@ -102,6 +107,7 @@ type Runner struct {
 	logger      *slog.Logger
 	settings    Settings
 	stuck       *stuckPartitions
+	tracer      trace.Tracer // nil: tracing off
 
 	mu        sync.Mutex // guards handlers
 	consumers []events.Consumer
@@ -120,9 +126,10 @@ func NewRunner(d Deps) (*Runner, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Runner{router: r, publisher: d.Publisher, subscribers: d.Subscribers, inbox: d.Inbox,
+	tracer := tracing.Tracer(d.TracerProvider, tracerName)
+	return &Runner{router: r, publisher: d.Publisher, subscribers: d.Subscribers, inbox: traceInbox(d.Inbox, tracer),
 		metrics: d.Metrics, logger: d.Logger, settings: d.Settings, handlers: map[string]*message.Handler{},
-		stuck: newStuckPartitions(d.Metrics.PartitionStuck, d.Logger)}, nil
+		stuck: newStuckPartitions(d.Metrics.PartitionStuck, d.Logger), tracer: tracer}, nil
 }
 
 // Stuck lists the partitions whose record can be neither applied nor
@@ -228,11 +235,13 @@ func (r *Runner) addHandler(c events.Consumer, topic string) error {
 	dlq := &deadLetter{pub: r.publisher, topic: events.DeadLetterTopic(c.Group), stuck: r.stuck, group: c.Group, logger: r.logger}
 	h.AddMiddleware(
 		correlation(r.logger, c.Group, name),
+		consumeSpan(r.tracer, c.Group, name, dlq.topic),
 		outcome(r.metrics, c.Group, name),
 		dlq.middleware,
 		failureRecord(c.Group, name),
 		retry(r.settings.RetryMax, r.settings.RetryInitial),
 		attemptRecord(time.Now, r.settings.RetryMax, r.logger),
+		attemptEvents(r.tracer, r.settings.RetryMax),
 		middleware.Recoverer,
 		newBatcher(c, r.inbox, r.settings.Grace, r.logger).middleware,
 		inbox(r.inbox, c.Group, r.settings.Grace, c.SideEffects),
