@@ -83,7 +83,7 @@ func lagMonitor(lc fx.Lifecycle, o *kafka.Offsets, d *ops.DeadLetters, gs Groups
 
 // indexDeadLetters reads the dead-letter topics of every registered group
 // into the index, from start to stop.
-func indexDeadLetters(lc fx.Lifecycle, b Brokers, sec kafka.Security, db *sqlstore.DB, gs Groups, logger *slog.Logger) error {
+func indexDeadLetters(lc fx.Lifecycle, b Brokers, sec kafka.Security, cfg config.Config, db *sqlstore.DB, gs Groups, logger *slog.Logger) error {
 	if len(gs) == 0 {
 		return nil
 	}
@@ -91,7 +91,7 @@ func indexDeadLetters(lc fx.Lifecycle, b Brokers, sec kafka.Security, db *sqlsto
 	for i, g := range gs {
 		topics[i] = events.DeadLetterTopic(g)
 	}
-	r, err := kafka.NewDeadLetterReader(b, DeadLetterIndexGroup, topics, logger, kafka.WithSecurity(sec))
+	r, err := kafka.NewDeadLetterReader(b, DeadLetterIndexGroup, topics, cfg.KafkaSessionTimeout, logger, kafka.WithSecurity(sec))
 	if err != nil {
 		return err
 	}

@@ -338,7 +338,8 @@ func TestFaultKillInstance(t *testing.T) {
 func TestFaultSIGTERMInstance(t *testing.T) {
 	instanceFault(t, "sigterm-instance", func(f *fleet) {
 		if err := f.kill(2, syscall.SIGTERM); err != nil {
-			t.Fatalf("SIGTERM exit: %v", err)
+			out := f.members()[2].proc.stderr.String()
+			t.Fatalf("SIGTERM exit: %v; its stderr ends:\n%s", err, out[max(0, len(out)-4000):])
 		}
 	})
 }

@@ -9,6 +9,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
+// leaveTimeout bounds leaving the group at stop.
+const leaveTimeout = 3 * time.Second
+
 // DeadLetterReader reads dead-letter topics as one consumer group, from
 // their first record, and hands each poll's records to a function. It
 // commits a poll's offsets only once the function returned nil, retrying
@@ -19,9 +22,10 @@ type DeadLetterReader struct {
 	logger *slog.Logger
 }
 
-// NewDeadLetterReader prepares a reader of topics as group; it connects on
-// first use.
-func NewDeadLetterReader(brokers []string, group string, topics []string, logger *slog.Logger, opts ...Option) (*DeadLetterReader, error) {
+// NewDeadLetterReader prepares a reader of topics as group, a member the
+// group drops after sessionTimeout without heartbeats; it connects on first
+// use.
+func NewDeadLetterReader(brokers []string, group string, topics []string, sessionTimeout time.Duration, logger *slog.Logger, opts ...Option) (*DeadLetterReader, error) {
 	sec := applyOptions(opts).security
 	cl, err := kgo.NewClient(append([]kgo.Opt{
 		kgo.SeedBrokers(brokers...),
@@ -30,6 +34,8 @@ func NewDeadLetterReader(brokers []string, group string, topics []string, logger
 		kgo.ConsumeTopics(topics...),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.DisableAutoCommit(),
+		kgo.SessionTimeout(sessionTimeout),
+		kgo.HeartbeatInterval(sessionTimeout/10),
 		kgo.FetchMaxBytes(16 << 20),
 		kgo.WithLogger(kgoLogger{logger}),
 	}, sec.kgoOpts()...)...)
@@ -39,10 +45,16 @@ func NewDeadLetterReader(brokers []string, group string, topics []string, logger
 	return &DeadLetterReader{client: cl, logger: logger}, nil
 }
 
-// Run reads until ctx ends, then commits what was handled and leaves the
-// group.
+// Run reads until ctx ends, then leaves the group: what was handled is
+// committed already. Leaving takes at most leaveTimeout, so that a stop
+// does not wait for a rebalance (one held up by a member that died, say).
 func (r *DeadLetterReader) Run(ctx context.Context, handle func(context.Context, []*kgo.Record) error) {
-	defer r.client.Close()
+	defer func() {
+		leave, cancel := context.WithTimeout(context.Background(), leaveTimeout)
+		defer cancel()
+		_ = r.client.LeaveGroupContext(leave)
+		r.client.Close()
+	}()
 	for ctx.Err() == nil {
 		fetches := r.client.PollRecords(ctx, 500)
 		if ctx.Err() != nil {
