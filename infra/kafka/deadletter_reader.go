@@ -35,7 +35,7 @@ func NewDeadLetterReader(brokers []string, group string, topics []string, sessio
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.DisableAutoCommit(),
 		kgo.SessionTimeout(sessionTimeout),
-		kgo.HeartbeatInterval(sessionTimeout/10),
+		kgo.HeartbeatInterval(sessionTimeout / 10),
 		kgo.FetchMaxBytes(16 << 20),
 		kgo.WithLogger(kgoLogger{logger}),
 	}, sec.kgoOpts()...)...)
