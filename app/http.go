@@ -73,6 +73,7 @@ type serverParams struct {
 	Dead       *ops.DeadLetters
 	Replays    *ops.Replays
 	Lag        *ops.LagMonitor
+	Flow       *ops.FlowMonitor
 	Metrics    *telemetry.Metrics
 	Logger     *slog.Logger
 }
@@ -87,7 +88,7 @@ func newServer(p serverParams) *httpapi.Server {
 			"handlers": func(context.Context) error { return p.Runner.Subscribed() },
 		},
 		Stuck:       func() []router.StuckPartition { return stuckPartitions(p.Runner, p.Lag) },
-		Admin:       httpapi.Admin{Token: p.Config.AdminToken, DeadLetters: p.Dead, Replays: p.Replays, Lag: p.Lag, Topics: p.Offsets},
+		Admin:       httpapi.Admin{Token: p.Config.AdminToken, DeadLetters: p.Dead, Replays: p.Replays, Lag: p.Lag, Topics: p.Offsets, Flow: p.Flow, Recent: p.Runner},
 		ReadTimeout: p.Config.HTTPReadTimeout,
 		AccessLog:   p.Config.AccessLog,
 		Metrics:     p.Metrics, Logger: p.Logger,

@@ -99,6 +99,7 @@ type Runner struct {
 	subscribers Subscribers
 	inbox       Inbox
 	metrics     *telemetry.Metrics
+	recent      RecentEvents // the last events handled, for the admin API
 	logger      *slog.Logger
 	settings    Settings
 	stuck       *stuckPartitions
@@ -128,6 +129,10 @@ func NewRunner(d Deps) (*Runner, error) {
 // Stuck lists the partitions whose record can be neither applied nor
 // dead-lettered, for /readyz; empty when every partition moves.
 func (r *Runner) Stuck() []StuckPartition { return r.stuck.list() }
+
+// Recent returns up to limit of the last RecentCapacity events this
+// instance's handlers finished with, newest first.
+func (r *Runner) Recent(limit int) []HandledEvent { return r.recent.List(limit) }
 
 // Add registers a consumer. Call it before Start.
 func (r *Runner) Add(c events.Consumer) { r.consumers = append(r.consumers, c) }
@@ -229,6 +234,7 @@ func (r *Runner) addHandler(c events.Consumer, topic string) error {
 	h.AddMiddleware(
 		correlation(r.logger, c.Group, name),
 		outcome(r.metrics, c.Group, name),
+		recentEvents(&r.recent, c.Group, name),
 		dlq.middleware,
 		failureRecord(c.Group, name),
 		retry(r.settings.RetryMax, r.settings.RetryInitial),
