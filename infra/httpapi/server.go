@@ -50,6 +50,10 @@ type Deps struct {
 	AccessLog bool
 	// Admin is the admin API; disabled when its Token is empty.
 	Admin Admin
+	// UI builds the operations page, served under /ui, given the server's
+	// own handler, through which the page calls the admin API. Nil serves
+	// no page.
+	UI func(api http.Handler) http.Handler
 }
 
 // Server is the HTTP API.
@@ -112,6 +116,11 @@ func New(d Deps) *Server {
 	api.GET("/analytics/top", s.topMovies)
 	api.POST("/notifications", s.requestNotification, idem)
 	s.adminRoutes(e.Group("/admin/v1"), d.Admin)
+	if d.UI != nil {
+		page := echo.WrapHandler(d.UI(e))
+		e.Any("/ui", page)
+		e.Any("/ui/*", page)
+	}
 	for _, r := range e.Routes() {
 		routes[r.Path] = true
 	}
