@@ -37,9 +37,20 @@
     }
   });
 
+  // A click on an element with data-load loads that URL into the element
+  // data-into names (a row into the detail panel, a group's records into
+  // the dead-letter panel). The request's source is that stable element,
+  // not the clicked one: the clicked one's table refreshes every 2 s, and
+  // htmx drops the answer of an element that has left the page.
   document.body.addEventListener("click", function (e) {
     if (e.target.closest("[data-close]")) {
       document.getElementById("detail").innerHTML = "";
+      return;
+    }
+    var el = e.target.closest("[data-load]");
+    if (el && (el.tagName === "BUTTON" || !e.target.closest("input, button, a, label"))) {
+      var into = el.getAttribute("data-into");
+      htmx.ajax("GET", el.getAttribute("data-load"), { source: into, target: into });
     }
   });
 
@@ -60,7 +71,8 @@
       series: [{}].concat(series),
       axes: [{}, { size: 50, label: "events/s" }],
       scales: { y: { range: function (u, min, max) { return [0, Math.max(1, max * 1.1)]; } } },
-      legend: { live: false }
+      legend: { live: false },
+      tzDate: function (ts) { return uPlot.tzDate(new Date(ts * 1e3), "Etc/UTC"); }
     };
     charts[id] = { key: key, plot: new uPlot(opts, data, el) };
   }
