@@ -306,6 +306,18 @@ func TestUIAccess(t *testing.T) {
 	if resp, body := send(http.MethodPost, on.base+"/ui/actions/replay", replay, h); resp.StatusCode != http.StatusOK || !strings.Contains(body, `data-status="done"`) {
 		t.Fatalf("replay from the page: %d %s", resp.StatusCode, body)
 	}
+	if _, body := send(http.MethodPost, on.base+"/ui/actions/discard", replay, h); !strings.Contains(body, "a discard needs a reason") {
+		t.Fatalf("discard without a reason: %s", body)
+	}
+	h["HX-Prompt"] = "duplicates"
+	if _, body := send(http.MethodPost, on.base+"/ui/actions/discard", replay, h); !strings.Contains(body, "discarded 0 records of movie-group") {
+		t.Fatalf("discard: %s", body)
+	}
+	// An admin API error shows as a message where the fragment would be.
+	if resp, body := send(http.MethodGet, on.base+"/ui/parts/records?group=no-such-group", "", session); resp.StatusCode != http.StatusOK ||
+		!strings.Contains(body, `class="error"`) || !strings.Contains(body, "GET /admin/v1/deadletters/no-such-group/records answered 4") {
+		t.Fatalf("records of an unknown group: %d %s", resp.StatusCode, body)
+	}
 }
 
 // sessionCookieOf is the session cookie a page whose admin token is token

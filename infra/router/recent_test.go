@@ -127,3 +127,21 @@ func shorten(e HandledEvent) HandledEvent {
 	}
 	return e
 }
+
+// BenchmarkRecentEvents is what keeping an event in the ring costs each
+// handled event.
+func BenchmarkRecentEvents(b *testing.B) {
+	var r RecentEvents
+	mw := recentEvents(&r, "movie-group", "movie:movie-views")(func(*message.Message) ([]*message.Message, error) { return nil, nil })
+	msg := message.NewMessage("uuid", []byte(`{"movieId":"heat","userId":"u1","watchedSeconds":120}`))
+	for k, v := range map[string]string{events.HeaderID: "6f1c1d3e-5c1b-4a53-9d7e-1d2f3a4b5c6d", events.HeaderSource: "reelay/api",
+		events.HeaderType: "movie.viewed", events.HeaderCorrelationID: "c-6f1c1d3e", events.DLQAttempts: "1"} {
+		msg.Metadata.Set(k, v)
+	}
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			_, _ = mw(msg)
+		}
+	})
+}
