@@ -14,8 +14,9 @@
 // /ui) whose value is an expiry and an HMAC-SHA256 of it keyed by the token,
 // so changing the token ends every session and the token itself never
 // leaves the server again. Requests that change anything (replay, discard)
-// must also carry htmx's HX-Request header and, when the browser sends one,
-// an Origin of this host: a form on another site can send neither. With no
+// must also carry htmx's HX-Request header and, when the browser sends
+// them, an Origin of this host and Sec-Fetch-Site same-origin: a form on
+// another site can send none of these. With no
 // token configured the page is disabled, as the admin API is.
 package ui
 
@@ -25,6 +26,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -100,7 +102,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hd.Set("X-Frame-Options", "DENY")
 	if h.cfg.Token == "" {
 		hd.Set("Cache-Control", "no-store")
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		hd.Set("Content-Type", "text/html; charset=utf-8")
 		w.WriteHeader(http.StatusForbidden)
 		h.render(w, "disabled", nil)
 		return
@@ -109,8 +111,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/ui/", http.StatusFound)
 		return
 	}
-	if len(r.URL.Path) < len("/ui/static/") || r.URL.Path[:len("/ui/static/")] != "/ui/static/" {
-		hd.Set("Cache-Control", "no-store")
+	if !strings.HasPrefix(r.URL.Path, "/ui/static/") {
+		hd.Set("Cache-Control", "no-store") // fragments and pages are live; assets may be cached
 	}
 	h.mux.ServeHTTP(w, r)
 }

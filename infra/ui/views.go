@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"html/template"
@@ -200,7 +201,7 @@ func (h *Handler) lag(w http.ResponseWriter, r *http.Request) {
 				}
 				return 1
 			}
-			return int(b.Lag - a.Lag)
+			return cmp.Compare(b.Lag, a.Lag)
 		})
 		out = append(out, gv)
 	}
