@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"time"
 
 	"go.opentelemetry.io/otel/trace"
@@ -16,6 +17,7 @@ import (
 	"github.com/reelay/reelay/infra/router"
 	"github.com/reelay/reelay/infra/sqlstore"
 	"github.com/reelay/reelay/infra/telemetry"
+	"github.com/reelay/reelay/infra/ui"
 	"github.com/reelay/reelay/ops"
 )
 
@@ -74,6 +76,7 @@ type serverParams struct {
 	Dead       *ops.DeadLetters
 	Replays    *ops.Replays
 	Lag        *ops.LagMonitor
+	Flow       *ops.FlowMonitor
 	Metrics    *telemetry.Metrics
 	Logger     *slog.Logger
 	Tracing    trace.TracerProvider
@@ -89,7 +92,8 @@ func newServer(p serverParams) *httpapi.Server {
 			"handlers": func(context.Context) error { return p.Runner.Subscribed() },
 		},
 		Stuck:       func() []router.StuckPartition { return stuckPartitions(p.Runner, p.Lag) },
-		Admin:       httpapi.Admin{Token: p.Config.AdminToken, DeadLetters: p.Dead, Replays: p.Replays, Lag: p.Lag, Topics: p.Offsets},
+		Admin:       httpapi.Admin{Token: p.Config.AdminToken, DeadLetters: p.Dead, Replays: p.Replays, Lag: p.Lag, Topics: p.Offsets, Flow: p.Flow, Recent: p.Runner},
+		UI:          operationsPage(p.Config, p.Logger),
 		ReadTimeout: p.Config.HTTPReadTimeout,
 		AccessLog:   p.Config.AccessLog,
 		Metrics:     p.Metrics, Logger: p.Logger,
@@ -103,6 +107,14 @@ func newServer(p serverParams) *httpapi.Server {
 		OnStop: s.Stop,
 	})
 	return s
+}
+
+// operationsPage builds the page at /ui on the server's own handler, which
+// it calls for the admin API.
+func operationsPage(cfg config.Config, logger *slog.Logger) func(http.Handler) http.Handler {
+	return func(api http.Handler) http.Handler {
+		return ui.New(ui.Config{Token: cfg.AdminToken, API: api, Logger: logger})
+	}
 }
 
 const (

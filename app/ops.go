@@ -31,6 +31,7 @@ var OpsModule = fx.Module("ops",
 		deadLetters,
 		replays,
 		lagMonitor,
+		flowMonitor,
 	),
 	fx.Invoke(indexDeadLetters),
 )
@@ -79,6 +80,14 @@ func lagMonitor(lc fx.Lifecycle, o *kafka.Offsets, d *ops.DeadLetters, gs Groups
 	lm := ops.NewLagMonitor(o, d, gs, cfg.StuckAfter, ops.LagGauges{Lag: m.ConsumerLag, Stuck: m.PartitionStuck, DeadLetters: m.DeadLetters}, logger)
 	runInBackground(lc, lm.Run)
 	return lm
+}
+
+// flowMonitor samples this instance's event and publish counters, for the
+// operations page's rates.
+func flowMonitor(lc fx.Lifecycle, m *telemetry.Metrics) *ops.FlowMonitor {
+	f := ops.NewFlowMonitor(ops.FlowCounters{Events: m.Events, Retries: m.Retries, Published: m.Published})
+	runInBackground(lc, f.Run)
+	return f
 }
 
 // indexDeadLetters reads the dead-letter topics of every registered group

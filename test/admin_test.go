@@ -60,6 +60,8 @@ var adminRoutes = []struct {
 	{http.MethodGet, "/admin/v1/replays/00000000-0000-0000-0000-000000000000", nil},
 	{http.MethodGet, "/admin/v1/lag", nil},
 	{http.MethodGet, "/admin/v1/topics", nil},
+	{http.MethodGet, "/admin/v1/flow", nil},
+	{http.MethodGet, "/admin/v1/events/recent?limit=5", nil},
 }
 
 // TestAdminAPINeedsTheToken: with no token configured every admin route

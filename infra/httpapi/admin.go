@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/reelay/reelay/infra/kafka"
+	"github.com/reelay/reelay/infra/router"
 	"github.com/reelay/reelay/ops"
 )
 
@@ -23,6 +24,8 @@ type Admin struct {
 	Replays     AdminReplays
 	Lag         AdminLag
 	Topics      AdminTopics
+	Flow        AdminFlow
+	Recent      AdminRecent
 }
 
 // AdminDeadLetters inspects and discards dead letters (ops.DeadLetters).
@@ -49,6 +52,17 @@ type AdminTopics interface {
 	Topics(ctx context.Context) ([]kafka.TopicInfo, error)
 }
 
+// AdminFlow reports what went through this instance (ops.FlowMonitor).
+type AdminFlow interface {
+	Flow() ops.Flow
+}
+
+// AdminRecent lists the last events this instance's handlers finished with
+// (router.Runner), newest first.
+type AdminRecent interface {
+	Recent(limit int) []router.HandledEvent
+}
+
 // adminRoutes adds the admin API under g.
 func (s *Server) adminRoutes(g *echo.Group, a Admin) {
 	g.Use(adminAuth(a.Token))
@@ -61,6 +75,8 @@ func (s *Server) adminRoutes(g *echo.Group, a Admin) {
 	g.GET("/replays/:id", h.replayProgress)
 	g.GET("/lag", h.lag)
 	g.GET("/topics", h.topics)
+	g.GET("/flow", h.flow)
+	g.GET("/events/recent", h.recentEvents)
 }
 
 type adminHandlers struct{ Admin }

@@ -57,6 +57,10 @@ type Deps struct {
 	// from the W3C traceparent header); nil or a no-op provider traces
 	// nothing, at no cost.
 	TracerProvider trace.TracerProvider
+	// UI builds the operations page, served under /ui, given the server's
+	// own handler, through which the page calls the admin API. Nil serves
+	// no page.
+	UI func(api http.Handler) http.Handler
 }
 
 // Server is the HTTP API.
@@ -122,6 +126,11 @@ func New(d Deps) *Server {
 	api.GET("/analytics/top", s.topMovies)
 	api.POST("/notifications", s.requestNotification, idem)
 	s.adminRoutes(e.Group("/admin/v1"), d.Admin)
+	if d.UI != nil {
+		page := echo.WrapHandler(d.UI(e))
+		e.Any("/ui", page)
+		e.Any("/ui/*", page)
+	}
 	for _, r := range e.Routes() {
 		routes[r.Path] = true
 	}

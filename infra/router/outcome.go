@@ -2,10 +2,12 @@ package router
 
 import (
 	"errors"
+	"strconv"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
 
+	"github.com/reelay/reelay/events"
 	"github.com/reelay/reelay/infra/telemetry"
 )
 
@@ -13,7 +15,8 @@ import (
 // duplicate (the inbox had it), dead_lettered (the dead-letter topic has
 // it), dead_letter_failed (it could not be dead-lettered and is redelivered)
 // or redelivered (the router closed mid-way). It runs outside deadLetter, so
-// it counts what happened, not what was attempted.
+// it counts what happened, not what was attempted. It also counts the
+// attempts that failed and were tried again (reelay_retries_total).
 func outcome(m *telemetry.Metrics, group, handler string) message.HandlerMiddleware {
 	return func(h message.HandlerFunc) message.HandlerFunc {
 		return func(msg *message.Message) ([]*message.Message, error) {
@@ -21,6 +24,9 @@ func outcome(m *telemetry.Metrics, group, handler string) message.HandlerMiddlew
 			out, err := h(msg)
 			m.HandlerSeconds.WithLabelValues(handler).Observe(time.Since(start).Seconds())
 			m.Events.WithLabelValues(group, handler, outcomeOf(msg, err)).Inc()
+			if n, _ := strconv.Atoi(msg.Metadata.Get(events.DLQAttempts)); n > 1 {
+				m.Retries.WithLabelValues(group, handler).Add(float64(n - 1))
+			}
 			return out, err
 		}
 	}

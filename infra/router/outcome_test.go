@@ -9,6 +9,7 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/reelay/reelay/events"
 	"github.com/reelay/reelay/infra/telemetry"
 )
 
@@ -42,5 +43,21 @@ func TestOutcomeCountsWhatHappened(t *testing.T) {
 	}
 	if n := testutil.CollectAndCount(m.Events); n != 6 {
 		t.Fatalf("%d outcome series, want 6", n)
+	}
+}
+
+// TestOutcomeCountsRetries: an event that took three attempts adds two
+// retries; one that took one adds none.
+func TestOutcomeCountsRetries(t *testing.T) {
+	t.Parallel()
+	m := telemetry.NewMetrics()
+	ok := func(*message.Message) ([]*message.Message, error) { return nil, nil }
+	for _, attempts := range []string{"3", "1", ""} {
+		msg := message.NewMessage("id", nil)
+		msg.Metadata.Set(events.DLQAttempts, attempts)
+		_, _ = outcome(m, "g", "h")(ok)(msg)
+	}
+	if n := testutil.ToFloat64(m.Retries.WithLabelValues("g", "h")); n != 2 {
+		t.Fatalf("%v retries counted, want 2", n)
 	}
 }

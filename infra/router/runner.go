@@ -104,6 +104,7 @@ type Runner struct {
 	subscribers Subscribers
 	inbox       Inbox
 	metrics     *telemetry.Metrics
+	recent      RecentEvents // the last events handled, for the admin API
 	logger      *slog.Logger
 	settings    Settings
 	stuck       *stuckPartitions
@@ -135,6 +136,10 @@ func NewRunner(d Deps) (*Runner, error) {
 // Stuck lists the partitions whose record can be neither applied nor
 // dead-lettered, for /readyz; empty when every partition moves.
 func (r *Runner) Stuck() []StuckPartition { return r.stuck.list() }
+
+// Recent returns up to limit of the last RecentCapacity events this
+// instance's handlers finished with, newest first.
+func (r *Runner) Recent(limit int) []HandledEvent { return r.recent.List(limit) }
 
 // Add registers a consumer. Call it before Start.
 func (r *Runner) Add(c events.Consumer) { r.consumers = append(r.consumers, c) }
@@ -237,6 +242,7 @@ func (r *Runner) addHandler(c events.Consumer, topic string) error {
 		correlation(r.logger, c.Group, name),
 		consumeSpan(r.tracer, c.Group, name, dlq.topic),
 		outcome(r.metrics, c.Group, name),
+		recentEvents(&r.recent, c.Group, name),
 		dlq.middleware,
 		failureRecord(c.Group, name),
 		retry(r.settings.RetryMax, r.settings.RetryInitial),

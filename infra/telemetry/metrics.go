@@ -19,6 +19,9 @@ type Metrics struct {
 	// redelivered and its partition waits), redelivered (the router closed
 	// mid-way) and failed (any other error: the record is redelivered).
 	Events *prometheus.CounterVec
+	// Retries counts handler attempts that failed and were tried again, by
+	// group and handler.
+	Retries *prometheus.CounterVec
 	// UnknownTypes counts acknowledged events whose ce_type no route handles,
 	// by group: the type itself comes from outside and is only logged.
 	UnknownTypes *prometheus.CounterVec
@@ -55,6 +58,9 @@ func NewMetrics() *Metrics {
 		Events: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "reelay_events_total", Help: "Consumed events by group, handler and outcome.",
 		}, []string{"group", "handler", "outcome"}),
+		Retries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "reelay_retries_total", Help: "Handler attempts that failed and were tried again, by group and handler.",
+		}, []string{"group", "handler"}),
 		UnknownTypes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "reelay_unknown_event_types_total", Help: "Acknowledged events of a type no route handles.",
 		}, []string{"group"}),
@@ -83,7 +89,7 @@ func NewMetrics() *Metrics {
 			Name: "reelay_http_request_seconds", Help: "HTTP request duration.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
 		}, []string{"method", "route"}),
 	}
-	r.MustRegister(m.Events, m.UnknownTypes, m.PartitionStuck, m.ConsumerLag, m.DeadLetters, m.PatternTopicsIgnored, m.HandlerSeconds, m.Published, m.HTTPRequests, m.HTTPSeconds,
+	r.MustRegister(m.Events, m.Retries, m.UnknownTypes, m.PartitionStuck, m.ConsumerLag, m.DeadLetters, m.PatternTopicsIgnored, m.HandlerSeconds, m.Published, m.HTTPRequests, m.HTTPSeconds,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
