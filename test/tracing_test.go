@@ -299,4 +299,22 @@ func TestReplayedEventLinksToItsOriginalTrace(t *testing.T) {
 	if mg, _ := in.views(poisoned); mg != 1 {
 		t.Fatalf("movie-group counts %v views, want 1", mg)
 	}
+	// The operations page's recent events show each event's trace id: the
+	// replayed view's is the replay's trace.
+	var replayTrace string
+	for _, s := range exp.GetSpans() {
+		if s.Name == "process movie-group.replay" {
+			replayTrace = s.SpanContext.TraceID().String()
+		}
+	}
+	found := false
+	for _, e := range in.mustAdmin(http.StatusOK, http.MethodGet, "/admin/v1/events/recent", nil)["events"].([]any) {
+		e := e.(map[string]any)
+		if e["topic"] == events.ReplayTopic(events.GroupMovie) && e["outcome"] == "applied" {
+			found = e["traceId"] == replayTrace
+		}
+	}
+	if !found {
+		t.Fatalf("no recent event of %s with trace id %s", events.ReplayTopic(events.GroupMovie), replayTrace)
+	}
 }
