@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -56,68 +57,55 @@ func (db *DB) AddDeadLetters(ctx context.Context, ds []ops.DeadLetter) error {
 
 // DeadLetterSummaries counts each group's dead letters; depth, oldest,
 // newest and the counts by handler and error class are of the unresolved
-// ones (pending or replaying).
+// ones (pending or replaying). Every query is answered from one index.
 func (db *DB) DeadLetterSummaries(ctx context.Context) ([]ops.GroupSummary, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT consumer_group, COUNT(*),
-		SUM(CASE WHEN `+unresolved+` THEN 1 ELSE 0 END),
-		SUM(CASE WHEN status = 'replayed' THEN 1 ELSE 0 END),
-		SUM(CASE WHEN status = 'discarded' THEN 1 ELSE 0 END),
-		MIN(CASE WHEN `+unresolved+` THEN dead_lettered_at END),
-		MAX(CASE WHEN `+unresolved+` THEN dead_lettered_at END)
-		FROM dead_letters GROUP BY consumer_group ORDER BY consumer_group`)
+	rows, err := db.read.QueryContext(ctx, `SELECT consumer_group, status, handler, error_class, COUNT(*),
+		MIN(dead_lettered_at), MAX(dead_lettered_at)
+		FROM dead_letters GROUP BY consumer_group, status, handler, error_class`)
 	if err != nil {
 		return nil, err
 	}
+	defer func() { _ = rows.Close() }()
 	var out []ops.GroupSummary
-	byGroup := map[string]*ops.GroupSummary{}
+	byGroup := map[string]int{}
 	for rows.Next() {
 		var (
-			s              ops.GroupSummary
-			oldest, newest sql.NullInt64
+			group, status, handler, class string
+			n                             int
+			oldest, newest                int64
 		)
-		if err := rows.Scan(&s.Group, &s.Total, &s.Depth, &s.Replayed, &s.Discarded, &oldest, &newest); err != nil {
-			_ = rows.Close()
+		if err := rows.Scan(&group, &status, &handler, &class, &n, &oldest, &newest); err != nil {
 			return nil, err
 		}
-		s.Oldest, s.Newest = timeOrNil(oldest), timeOrNil(newest)
-		s.ByHandler, s.ByErrorClass = map[string]int{}, map[string]int{}
-		out = append(out, s)
+		i, ok := byGroup[group]
+		if !ok {
+			i = len(out)
+			byGroup[group] = i
+			out = append(out, ops.GroupSummary{Group: group, ByHandler: map[string]int{}, ByErrorClass: map[string]int{}})
+		}
+		s := &out[i]
+		s.Total += n
+		switch status {
+		case ops.StatusReplayed:
+			s.Replayed += n
+		case ops.StatusDiscarded:
+			s.Discarded += n
+		default: // pending, replaying: unresolved
+			s.Depth += n
+			s.ByHandler[handler] += n
+			s.ByErrorClass[class] += n
+			if o := fromMillis(oldest); s.Oldest == nil || o.Before(*s.Oldest) {
+				s.Oldest = &o
+			}
+			if nw := fromMillis(newest); s.Newest == nil || nw.After(*s.Newest) {
+				s.Newest = &nw
+			}
+		}
 	}
-	_ = rows.Close()
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	for i := range out {
-		byGroup[out[i].Group] = &out[i]
-	}
-	for _, by := range []struct {
-		column string
-		into   func(*ops.GroupSummary) map[string]int
-	}{{"handler", func(s *ops.GroupSummary) map[string]int { return s.ByHandler }},
-		{"error_class", func(s *ops.GroupSummary) map[string]int { return s.ByErrorClass }}} {
-		rows, err := db.read.QueryContext(ctx, `SELECT consumer_group, `+by.column+`, COUNT(*) FROM dead_letters
-			WHERE `+unresolved+` GROUP BY consumer_group, `+by.column)
-		if err != nil {
-			return nil, err
-		}
-		for rows.Next() {
-			var (
-				group, value string
-				n            int
-			)
-			if err := rows.Scan(&group, &value, &n); err != nil {
-				_ = rows.Close()
-				return nil, err
-			}
-			if s := byGroup[group]; s != nil {
-				by.into(s)[value] = n
-			}
-		}
-		_ = rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
-	}
+	slices.SortFunc(out, func(a, b ops.GroupSummary) int { return strings.Compare(a.Group, b.Group) })
 	return out, nil
 }
 

@@ -35,6 +35,9 @@ CREATE TABLE dead_letters (
     PRIMARY KEY (consumer_group, dlq_partition, dlq_offset)
 );
 CREATE INDEX dead_letters_by_time ON dead_letters (consumer_group, dead_lettered_at);
+CREATE INDEX dead_letters_by_status ON dead_letters (consumer_group, status, dead_lettered_at);
+-- Covers the summaries, so they never read the rows (and their payloads).
+CREATE INDEX dead_letters_summary ON dead_letters (consumer_group, status, handler, error_class, dead_lettered_at);
 CREATE INDEX dead_letters_by_replay ON dead_letters (replay_id, status);
 CREATE INDEX dead_letters_by_origin ON dead_letters (from_replay);
 
