@@ -115,9 +115,30 @@ func indexDeadLetters(lc fx.Lifecycle, b Brokers, sec kafka.Security, cfg config
 				ds[i] = ops.ParseDeadLetter(events.GroupOfDeadLetterTopic(rec.Topic), ops.Record{Topic: rec.Topic,
 					Partition: rec.Partition, Offset: rec.Offset, Timestamp: rec.Timestamp, Key: rec.Key, Headers: headers, Value: rec.Value})
 			}
-			return db.AddDeadLetters(ctx, ds)
+			return addDeadLetters(ctx, db, ds, logger)
 		})
 	})
+	return nil
+}
+
+// addDeadLetters indexes ds in one transaction, or, when the database
+// refuses that for good (a value no column holds), each alone, skipping with
+// an ERROR line the one it refuses: one odd record must not stop the index
+// of every group. A transient error is returned, and the poll retried.
+func addDeadLetters(ctx context.Context, db *sqlstore.DB, ds []ops.DeadLetter, logger *slog.Logger) error {
+	err := db.AddDeadLetters(ctx, ds)
+	if err == nil || !events.IsPermanent(err) {
+		return err
+	}
+	for _, d := range ds {
+		if err := db.AddDeadLetters(ctx, []ops.DeadLetter{d}); err != nil {
+			if !events.IsPermanent(err) {
+				return err
+			}
+			logger.Error("dead letter cannot be indexed; it stays in its topic", "topic", events.DeadLetterTopic(d.Group),
+				"partition", d.Partition, "offset", d.Offset, "err", err)
+		}
+	}
 	return nil
 }
 

@@ -111,7 +111,9 @@ type Record struct {
 // headers hold, it returns a dead letter: a missing or malformed field is
 // left empty, never an error, so that every dead letter can be listed.
 func ParseDeadLetter(group string, rec Record) DeadLetter {
-	h := func(k string) string { return string(rec.Headers[k]) }
+	// Text that a database column holds: valid UTF-8 without NUL, whatever
+	// the producer sent (the bytes stay whole in RawHeaders).
+	h := func(k string) string { return Text(string(rec.Headers[k])) }
 	num := func(k string) int64 { n, _ := strconv.ParseInt(h(k), 10, 64); return n }
 	d := DeadLetter{
 		Group: group, Partition: rec.Partition, Offset: rec.Offset, DeadLetteredAt: rec.Timestamp.UTC(),
@@ -154,6 +156,12 @@ func (d DeadLetter) WithRaw(key []byte, headers map[string][]byte, payload []byt
 	d.RawKey, d.RawHeaders, d.Payload = key, headers, payload
 	d.fillViews()
 	return d
+}
+
+// Text is s as valid UTF-8 without NUL bytes: what a text column of
+// either database accepts.
+func Text(s string) string {
+	return strings.ToValidUTF8(strings.ReplaceAll(s, "\x00", ""), "\uFFFD")
 }
 
 func parseTime(s string) *time.Time {

@@ -72,6 +72,11 @@ func (s *DeadLetters) List(ctx context.Context, group string, q Query) ([]DeadLe
 	default:
 		return nil, "", invalidf("status must be pending, replaying, replayed, discarded or all")
 	}
+	for name, v := range map[string]string{"handler": q.Handler, "error": q.Error} {
+		if err := checkText(name, v); err != nil {
+			return nil, "", err
+		}
+	}
 	if q.Limit == 0 {
 		q.Limit = DefaultPage
 	}
@@ -110,6 +115,11 @@ func (s *DeadLetters) Discard(ctx context.Context, group string, f Filter, by, r
 		return 0, err
 	}
 	reason, by = strings.TrimSpace(reason), strings.TrimSpace(by)
+	for name, v := range map[string]string{"reason": reason, "by": by} {
+		if err := checkText(name, v); err != nil {
+			return 0, err
+		}
+	}
 	if reason == "" || len(reason) > 1000 {
 		return 0, invalidf("reason must be 1 to 1000 characters")
 	}

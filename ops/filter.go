@@ -3,6 +3,8 @@ package ops
 import (
 	"errors"
 	"fmt"
+	"strings"
+	"unicode/utf8"
 )
 
 // MaxFilterRecords bounds the explicit records one filter names.
@@ -41,6 +43,14 @@ var ErrInvalid = errors.New("invalid")
 // ErrNotFound marks a dead letter or replay that does not exist.
 var ErrNotFound = errors.New("not found")
 
+// checkText refuses text no database column can hold: invalid UTF-8, NUL.
+func checkText(name, v string) error {
+	if !utf8.ValidString(v) || strings.ContainsRune(v, 0) {
+		return invalidf("%s must be UTF-8 text without NUL", name)
+	}
+	return nil
+}
+
 func invalidf(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
 }
@@ -64,6 +74,11 @@ func (f Filter) Validate() error {
 		return invalidf("partition is negative")
 	case f.FromOffset != nil && f.ToOffset != nil && *f.FromOffset > *f.ToOffset:
 		return invalidf("fromOffset is after toOffset")
+	}
+	for name, v := range map[string]string{"handler": f.Handler, "error": f.Error} {
+		if err := checkText(name, v); err != nil {
+			return err
+		}
 	}
 	for _, r := range f.Records {
 		if r.Partition < 0 || r.Offset < 0 {

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/google/uuid"
 	"go.opentelemetry.io/otel/attribute"
@@ -187,8 +186,7 @@ func (r *Replays) Run(ctx context.Context) {
 		if err != nil && ctx.Err() == nil {
 			r.logger.Warn("claiming a replay", "err", err)
 		}
-		if ok {
-			r.send(ctx, id)
+		if ok && r.send(ctx, id) {
 			continue
 		}
 		t := time.NewTimer(r.settings.ClaimEvery)
@@ -204,13 +202,23 @@ func (r *Replays) Run(ctx context.Context) {
 // sendBatch is how many dead letters are read, sent and marked at a time.
 const sendBatch = 50
 
+// storeTimeout bounds the writes a sender makes after its context ended
+// (marking what it sent, releasing its lease), so that a stop never waits
+// on a database that does not answer.
+const storeTimeout = 3 * time.Second
+
 // send sends replay id's dead letters, a batch at a time, each batch marked
-// replayed once Kafka acknowledged it.
-func (r *Replays) send(ctx context.Context, id string) {
+// replayed once Kafka acknowledged it. It returns when the replay is done,
+// when this instance lost its lease (another sends the rest), or when ctx
+// ends (it releases the lease). done is false when it should not be
+// claimed again at once.
+func (r *Replays) send(ctx context.Context, id string) (done bool) {
 	limiter := rate.NewLimiter(rate.Limit(r.settings.Rate), min(r.settings.Rate, sendBatch))
 	defer func() {
 		if ctx.Err() != nil {
-			if err := r.store.ReleaseReplay(context.WithoutCancel(ctx), id, r.owner); err != nil {
+			release, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
+			defer cancel()
+			if err := r.store.ReleaseReplay(release, id, r.owner); err != nil {
 				r.logger.Warn("releasing a replay", "replay_id", id, "err", err)
 			}
 		}
@@ -223,31 +231,58 @@ func (r *Replays) send(ctx context.Context, id string) {
 			continue
 		}
 		if len(batch) == 0 {
-			if err := r.store.FinishReplay(ctx, id, r.now().UTC()); err != nil {
+			held, err := r.store.FinishReplay(ctx, id, r.owner, r.now().UTC())
+			if err != nil {
 				r.logger.Warn("finishing a replay", "replay_id", id, "err", err)
-				return
+				return false
 			}
-			r.logger.Info("replay sent", "replay_id", id)
-			return
+			if held {
+				r.logger.Info("replay sent", "replay_id", id)
+			}
+			return true
 		}
 		refs := make([]RecordRef, 0, len(batch))
 		for _, d := range batch {
 			if limiter.Wait(ctx) != nil {
 				break
 			}
-			if err := r.pub.Publish(events.ReplayTopic(d.Group), r.traced(ctx, ReplayMessage(d, id))); err != nil {
-				r.logger.Warn("sending a replayed record; retrying", "replay_id", id, "err", err)
-				sleep(ctx, time.Second)
+			if err := r.publish(ctx, events.ReplayTopic(d.Group), r.traced(ctx, ReplayMessage(d, id))); err != nil {
+				if ctx.Err() == nil {
+					r.logger.Warn("sending a replayed record; retrying", "replay_id", id, "err", err)
+					sleep(ctx, time.Second)
+				}
 				break
 			}
 			refs = append(refs, RecordRef{Partition: d.Partition, Offset: d.Offset})
 		}
 		if len(refs) > 0 {
 			now := r.now()
-			if err := r.store.MarkReplayed(context.WithoutCancel(ctx), id, refs, now.UTC(), now.Add(r.settings.Lease)); err != nil {
+			mark, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
+			held, err := r.store.MarkReplayed(mark, id, r.owner, refs, now.UTC(), now.Add(r.settings.Lease))
+			cancel()
+			switch {
+			case err != nil:
 				r.logger.Warn("marking replayed records", "replay_id", id, "err", err)
+			case !held: // too slow: another instance took the replay over
+				r.logger.Warn("replay taken over by another instance; this one stops sending it", "replay_id", id)
+				return true
 			}
 		}
+	}
+	return true
+}
+
+// publish sends msg, waiting no longer than ctx: a record still in flight
+// when ctx ends may arrive, and is sent again by whoever resumes the
+// replay; the group's inbox applies it once.
+func (r *Replays) publish(ctx context.Context, topic string, msg *message.Message) error {
+	done := make(chan error, 1)
+	go func() { done <- r.pub.Publish(topic, msg) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 
@@ -275,12 +310,22 @@ func sleep(ctx context.Context, d time.Duration) {
 	}
 }
 
+// replayUUID is the message UUID of d's replayed record: the same for
+// every send of d, so that a record without a CloudEvents identity (whose
+// inbox key is this UUID) is applied once however often it is sent. It is
+// a version 3 UUID: a dedup id is version 5, so the two never meet.
+func replayUUID(d DeadLetter) string {
+	return uuid.NewMD5(replayNamespace, fmt.Appendf(nil, "%s/%d/%d", d.Group, d.Partition, d.Offset)).String()
+}
+
+var replayNamespace = uuid.MustParse("7b6c2f52-3c1e-4b8e-9d0a-5f4e2a1c9b7d")
+
 // ReplayMessage is the record a replay sends for d: its original key,
 // value and headers (without Reelay's dead-letter and replay headers), and
 // the replay headers (events.Replay*): the replay's id, the event's replay
 // count, and where and in which handler it first failed.
 func ReplayMessage(d DeadLetter, replayID string) *message.Message {
-	msg := message.NewMessage(watermill.NewUUID(), d.Payload)
+	msg := message.NewMessage(replayUUID(d), d.Payload)
 	for k, v := range d.RawHeaders {
 		if !strings.HasPrefix(k, events.DLQHeaderPrefix) && !strings.HasPrefix(k, events.ReplayHeaderPrefix) {
 			msg.Metadata.Set(k, string(v))

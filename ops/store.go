@@ -13,12 +13,14 @@ type Store interface {
 	AddDeadLetters(ctx context.Context, ds []DeadLetter) error
 	// DeadLetterSummaries summarises each group that has dead letters.
 	DeadLetterSummaries(ctx context.Context) ([]GroupSummary, error)
-	// DeadLetters lists a group's dead letters, newest first, by page.
+	// DeadLetters lists a group's dead letters, newest first, by page, with
+	// payload previews only (PayloadPreview; Payload is the preview's bytes).
 	DeadLetters(ctx context.Context, group string, q Query) ([]DeadLetter, error)
 	// DeadLetter returns one dead letter with its bytes, or ErrNotFound.
 	DeadLetter(ctx context.Context, group string, ref RecordRef) (DeadLetter, error)
 	// MatchDeadLetters lists up to limit pending dead letters f selects that
-	// may be replayed (see CreateReplay), oldest first; it counts them
+	// may be replayed (see CreateReplay), oldest first, with payload
+	// previews only; it counts them
 	// (matched) and those f selects that may not (skipped).
 	MatchDeadLetters(ctx context.Context, group string, f Filter, maxReplays, limit int) (ds []DeadLetter, matched, skipped int, err error)
 	// CreateReplay records r and marks the pending dead letters f selects
@@ -33,10 +35,11 @@ type Store interface {
 	// ReplayBatch returns up to limit dead letters of the replay still to
 	// send, with their bytes, in dead-letter order.
 	ReplayBatch(ctx context.Context, id string, limit int) ([]DeadLetter, error)
-	// MarkReplayed marks sent dead letters replayed and renews the lease.
-	MarkReplayed(ctx context.Context, id string, refs []RecordRef, now, leaseUntil time.Time) error
-	// FinishReplay marks the replay done.
-	FinishReplay(ctx context.Context, id string, now time.Time) error
+	// MarkReplayed marks sent dead letters replayed and renews owner's
+	// lease; held is false, and nothing is marked, when owner lost it.
+	MarkReplayed(ctx context.Context, id, owner string, refs []RecordRef, now, leaseUntil time.Time) (held bool, err error)
+	// FinishReplay marks the replay done; held is false when owner lost it.
+	FinishReplay(ctx context.Context, id, owner string, now time.Time) (held bool, err error)
 	// ReleaseReplay ends owner's lease, so another instance (or this one,
 	// restarted) resumes the replay at once.
 	ReleaseReplay(ctx context.Context, id, owner string) error

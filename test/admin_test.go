@@ -396,7 +396,7 @@ func TestReplayResumesAfterARestart(t *testing.T) {
 	var broken atomic.Bool
 	broken.Store(true)
 	cfg := adminConfig(t)
-	cfg.ReplayRate = 10 // records per second: the replay takes about 3 s
+	cfg.ReplayRate = 3 // records per second: the replay takes about 10 s
 	in := start(t, cfg, poisonMovieStore(&broken))
 	var movies []string
 	for range 10 {
@@ -424,7 +424,7 @@ func TestReplayResumesAfterARestart(t *testing.T) {
 	var halfway map[string]any
 	eventually(t, wait, func() error {
 		halfway = in.mustAdmin(http.StatusOK, http.MethodGet, "/admin/v1/replays/"+id, nil)
-		if n := halfway["published"].(float64); n < 10 {
+		if n := halfway["published"].(float64); n < 3 {
 			return fmt.Errorf("published %v", n)
 		}
 		return nil
@@ -454,4 +454,35 @@ func TestReplayResumesAfterARestart(t *testing.T) {
 		return nil
 	})
 	t.Logf("stopped with at least %v of 30 published; resumed and finished after the restart", halfway["published"])
+}
+
+// TestAdminAPIRefusesTextNoDatabaseHolds: filters, reasons and names that
+// are not UTF-8 text, or hold NUL, get a JSON 400 on both databases, never a
+// 500; so do bad paths and bodies.
+func TestAdminAPIRefusesTextNoDatabaseHolds(t *testing.T) {
+	parallel(t)
+	in := start(t, adminConfig(t))
+	for _, r := range []struct {
+		method, path string
+		body         any
+	}{
+		{http.MethodGet, "/admin/v1/deadletters/movie-group/records?handler=%ff", nil},
+		{http.MethodGet, "/admin/v1/deadletters/movie-group/records?error=a%00b", nil},
+		{http.MethodGet, "/admin/v1/deadletters/movie-group/records?limit=0", nil},
+		{http.MethodGet, "/admin/v1/deadletters/movie-group/records?cursor=nope", nil},
+		{http.MethodGet, "/admin/v1/deadletters/movie-group/records?status=lost", nil},
+		{http.MethodGet, "/admin/v1/deadletters/movie-group/records/x/1", nil},
+		{http.MethodPost, "/admin/v1/deadletters/movie-group/discard", map[string]any{"filter": map[string]any{"all": true}, "reason": "a\u0000b"}},
+		{http.MethodPost, "/admin/v1/deadletters/movie-group/discard", map[string]any{"filter": map[string]any{"all": true}, "reason": " "}},
+		{http.MethodPost, "/admin/v1/deadletters/movie-group/replay", map[string]any{"filter": map[string]any{}}},
+		{http.MethodPost, "/admin/v1/deadletters/movie-group/replay", map[string]any{"filter": map[string]any{"error": "\u0000"}}},
+		{http.MethodPost, "/admin/v1/deadletters/movie-group/replay", `{"filter":{"all":true},"extra":1}`},
+	} {
+		if code, body := in.admin(r.method, r.path, r.body); code != http.StatusBadRequest || body["error"] == nil {
+			t.Errorf("%s %s %v: %d %v, want a JSON 400", r.method, r.path, r.body, code, body)
+		}
+	}
+	if code, body := in.admin(http.MethodGet, "/admin/v1/deadletters/no-such-group/records", nil); code != http.StatusNotFound {
+		t.Errorf("unknown group: %d %v", code, body)
+	}
 }

@@ -21,7 +21,7 @@ func (h adminHandlers) deadLetters(c echo.Context) error {
 	q := ops.Query{Status: c.QueryParam("status"), Handler: c.QueryParam("handler"), Key: c.QueryParam("key"), Error: c.QueryParam("error")}
 	if raw := c.QueryParam("limit"); raw != "" {
 		n, err := strconv.Atoi(raw)
-		if err != nil {
+		if err != nil || n < 1 || n > ops.MaxPage {
 			return invalid("limit", "limit must be 1 to %d", ops.MaxPage)
 		}
 		q.Limit = n

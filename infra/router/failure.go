@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
@@ -82,10 +83,14 @@ func errorClass(err error) string {
 	return events.ErrorClassTransient
 }
 
-// cut returns s, or its first n bytes followed by "…" when it is longer.
+// cut returns s, or at most its first n bytes, ending on a character
+// boundary, followed by "…" when it is longer.
 func cut(s string, n int) string {
 	if len(s) <= n {
 		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
 	}
 	return s[:n] + "…"
 }

@@ -24,6 +24,10 @@ const deadLetterColumns = `consumer_group, dlq_partition, dlq_offset, dead_lette
 	event_type, event_source, correlation_id, replay_count, from_replay, truncated, record_key, headers, payload,
 	payload_size, status, replay_id, resolved_at, resolved_by, reason`
 
+// listedColumns are deadLetterColumns with only the payload's preview:
+// a page of listings never reads whole payloads (up to 1 MiB each).
+var listedColumns = strings.Replace(deadLetterColumns, "headers, payload,", "headers, substr(payload, 1, "+strconv.Itoa(ops.PreviewBytes)+"),", 1)
+
 // AddDeadLetters indexes dead letters as pending; one already indexed is
 // left as it is, so indexing a record again (redelivery) changes nothing.
 func (db *DB) AddDeadLetters(ctx context.Context, ds []ops.DeadLetter) error {
@@ -49,7 +53,7 @@ func (db *DB) AddDeadLetters(ctx context.Context, ds []ops.DeadLetter) error {
 			d.ReplayCount, nullString(d.FromReplay), boolInt(d.Truncated), d.RawKey, headers, nonNil(d.Payload),
 			d.PayloadSize, ops.StatusPending)
 		if err != nil {
-			return operation("INSERT INTO dead_letters", err)
+			return classify(operation("INSERT INTO dead_letters", err))
 		}
 	}
 	return tx.Commit()
@@ -124,7 +128,7 @@ func (db *DB) DeadLetters(ctx context.Context, group string, q ops.Query) ([]ops
 			n-2, n-2, n-1, n-1, n)
 	}
 	args = append(args, q.Limit)
-	return db.queryDeadLetters(ctx, `SELECT `+deadLetterColumns+` FROM dead_letters WHERE `+where+`
+	return db.queryDeadLetters(ctx, `SELECT `+listedColumns+` FROM dead_letters WHERE `+where+`
 		ORDER BY dead_lettered_at DESC, dlq_partition, dlq_offset LIMIT $`+strconv.Itoa(len(args)), args...)
 }
 
@@ -157,7 +161,7 @@ func (db *DB) MatchDeadLetters(ctx context.Context, group string, f ops.Filter, 
 		return nil, 0, 0, err
 	}
 	args = append(args, limit)
-	ds, err := db.queryDeadLetters(ctx, `SELECT `+deadLetterColumns+` FROM dead_letters WHERE `+where+` AND `+replayable(2)+`
+	ds, err := db.queryDeadLetters(ctx, `SELECT `+listedColumns+` FROM dead_letters WHERE `+where+` AND `+replayable(2)+`
 		ORDER BY dlq_partition, dlq_offset LIMIT $`+strconv.Itoa(len(args)), args...)
 	return ds, int(matched.Int64), int(skipped.Int64), err
 }
@@ -223,30 +227,41 @@ func (db *DB) ReplayBatch(ctx context.Context, id string, limit int) ([]ops.Dead
 		WHERE replay_id = $1 AND status = 'replaying' ORDER BY dlq_partition, dlq_offset LIMIT $2`, id, limit)
 }
 
-// MarkReplayed marks sent dead letters replayed and renews the lease.
-func (db *DB) MarkReplayed(ctx context.Context, id string, refs []ops.RecordRef, now, leaseUntil time.Time) error {
+// MarkReplayed marks sent dead letters replayed and renews owner's lease,
+// in one transaction; held is false, and nothing is written, when owner no
+// longer holds the replay.
+func (db *DB) MarkReplayed(ctx context.Context, id, owner string, refs []ops.RecordRef, now, leaseUntil time.Time) (bool, error) {
 	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer func() { _ = tx.Rollback() }()
+	res, err := tx.ExecContext(ctx, `UPDATE replays SET updated_at = $2, lease_until = $3 WHERE id = $1 AND lease_owner = $4 AND status = 'running'`,
+		id, millis(now), millis(leaseUntil), owner)
+	if err != nil {
+		return false, operation("UPDATE replays", err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return false, err
+	}
 	args := []any{id, millis(now)}
 	if _, err := tx.ExecContext(ctx, `UPDATE dead_letters SET status = 'replayed', resolved_at = $2
 		WHERE replay_id = $1 AND status = 'replaying'`+filterSQL(ops.Filter{Records: refs}, &args), args...); err != nil {
-		return operation("UPDATE dead_letters", err)
+		return false, operation("UPDATE dead_letters", err)
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE replays SET updated_at = $2, lease_until = $3 WHERE id = $1`,
-		id, millis(now), millis(leaseUntil)); err != nil {
-		return operation("UPDATE replays", err)
-	}
-	return tx.Commit()
+	return true, tx.Commit()
 }
 
-// FinishReplay marks replay id done.
-func (db *DB) FinishReplay(ctx context.Context, id string, now time.Time) error {
-	_, err := db.write.ExecContext(ctx, `UPDATE replays SET status = 'done', finished_at = $2, updated_at = $2, lease_until = 0
-		WHERE id = $1`, id, millis(now))
-	return err
+// FinishReplay marks replay id done; held is false when owner no longer
+// holds it.
+func (db *DB) FinishReplay(ctx context.Context, id, owner string, now time.Time) (bool, error) {
+	res, err := db.write.ExecContext(ctx, `UPDATE replays SET status = 'done', finished_at = $2, updated_at = $2, lease_until = 0
+		WHERE id = $1 AND lease_owner = $3 AND status = 'running'`, id, millis(now), owner)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
 }
 
 // ReleaseReplay ends owner's lease of replay id.
@@ -309,7 +324,7 @@ func filterSQL(f ops.Filter, args *[]any) string {
 		b.WriteString(" AND record_key = " + arg([]byte(f.Key)))
 	}
 	if f.Error != "" {
-		esc := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(strings.ToLower(f.Error))
+		esc := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(lowerASCII(f.Error))
 		b.WriteString(" AND LOWER(error) LIKE " + arg("%"+esc+"%") + ` ESCAPE '\'`)
 	}
 	if f.Partition != nil {
@@ -329,6 +344,18 @@ func filterSQL(f ops.Filter, args *[]any) string {
 		b.WriteString(" AND (" + strings.Join(ors, " OR ") + ")")
 	}
 	return b.String()
+}
+
+// lowerASCII lowers ASCII letters only, as SQLite's LOWER does, so that
+// an error filter matches alike on both databases.
+func lowerASCII(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
 }
 
 func (db *DB) queryDeadLetters(ctx context.Context, query string, args ...any) ([]ops.DeadLetter, error) {

@@ -4,6 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -44,7 +48,8 @@ func TestDeadLetterIndex(t *testing.T) {
 			}
 			ds = append(ds, deadLetter("movie-group", int32(i%2), int64(i), handler, class, "Boom_"+string(rune('a'+i)), t0.Add(time.Duration(i)*time.Second), nil))
 		}
-		ds = append(ds, deadLetter("analytics-group", 0, 0, "analytics:movie-views", events.ErrorClassPanic, "panic", t0, nil))
+		ds = append(ds, deadLetter("analytics-group", 0, 0, "analytics:movie-views", events.ErrorClassPanic, "panic", t0,
+			map[string]string{events.HeaderType: "\xff\xfe", events.HeaderSource: "a\x00b", events.DLQError: "cut \xe2\x82"})) // bytes no text column holds
 		for range 2 { // indexing again changes nothing
 			if err := db.AddDeadLetters(ctx, ds); err != nil {
 				t.Fatal(err)
@@ -88,6 +93,10 @@ func TestDeadLetterIndex(t *testing.T) {
 			!bytes.Equal(one.RawHeaders["x-binary"], []byte{0xff, 0x00, 0xfe}) || string(one.Payload) != `{"movieId":"heat"}` ||
 			string(one.RawKey) != "heat" || one.Key != "heat" || one.Status != ops.StatusPending {
 			t.Fatalf("one %+v %v", one, err)
+		}
+		odd, err := db.DeadLetter(ctx, "analytics-group", ops.RecordRef{Partition: 0, Offset: 0})
+		if err != nil || odd.EventType != "\uFFFD" || odd.EventSource != "ab" || string(odd.RawHeaders[events.HeaderType]) != "\xff\xfe" {
+			t.Fatalf("dead letter with odd bytes: %+v %v", odd, err)
 		}
 		if _, err := db.DeadLetter(ctx, "movie-group", ops.RecordRef{Partition: 9, Offset: 9}); !errors.Is(err, ops.ErrNotFound) {
 			t.Fatalf("missing: %v", err)
@@ -156,8 +165,8 @@ func TestReplays(t *testing.T) {
 		if err != nil || len(batch) != 1 || batch[0].Offset != 0 || batch[0].Status != ops.StatusReplaying {
 			t.Fatalf("batch %+v %v", batch, err)
 		}
-		if err := db.MarkReplayed(ctx, r.ID, []ops.RecordRef{{Partition: 0, Offset: 0}}, t0, t0.Add(time.Minute)); err != nil {
-			t.Fatal(err)
+		if held, err := db.MarkReplayed(ctx, r.ID, "a", []ops.RecordRef{{Partition: 0, Offset: 0}}, t0, t0.Add(time.Minute)); !held || err != nil {
+			t.Fatalf("a's mark: held %v, %v", held, err)
 		}
 		if err := db.ReleaseReplay(ctx, r.ID, "a"); err != nil {
 			t.Fatal(err)
@@ -173,14 +182,23 @@ func TestReplays(t *testing.T) {
 		if len(batch) != 1 || batch[0].Offset != 1 {
 			t.Fatalf("rest %v", offsets(batch))
 		}
-		_ = db.MarkReplayed(ctx, r.ID, []ops.RecordRef{{Partition: 0, Offset: 1}}, t0, t0.Add(time.Minute))
+		// a lost the replay to b: what a sends late marks nothing.
+		if held, err := db.MarkReplayed(ctx, r.ID, "a", []ops.RecordRef{{Partition: 0, Offset: 1}}, t0, t0.Add(time.Minute)); held || err != nil {
+			t.Fatalf("a marked after losing the lease: held %v, %v", held, err)
+		}
+		if held, err := db.FinishReplay(ctx, r.ID, "a", t0); held || err != nil {
+			t.Fatalf("a finished after losing the lease: held %v, %v", held, err)
+		}
+		if held, err := db.MarkReplayed(ctx, r.ID, "b", []ops.RecordRef{{Partition: 0, Offset: 1}}, t0, t0.Add(time.Minute)); !held || err != nil {
+			t.Fatalf("b's mark: held %v, %v", held, err)
+		}
 		// The replayed event failed again: a new dead letter from this replay.
 		if err := db.AddDeadLetters(ctx, []ops.DeadLetter{deadLetter("movie-group", 0, 2, "movie:movie-views", events.ErrorClassTransient, "a", t0,
 			map[string]string{events.ReplayID: r.ID, events.ReplayCount: "1"})}); err != nil {
 			t.Fatal(err)
 		}
-		if err := db.FinishReplay(ctx, r.ID, t0.Add(time.Minute)); err != nil {
-			t.Fatal(err)
+		if held, err := db.FinishReplay(ctx, r.ID, "b", t0.Add(time.Minute)); !held || err != nil {
+			t.Fatalf("b's finish: held %v, %v", held, err)
 		}
 		got, _ = db.Replay(ctx, r.ID)
 		if got.Status != ops.ReplayDone || got.Published != 2 || got.FailedAgain != 1 || got.FinishedAt == nil {
@@ -191,6 +209,43 @@ func TestReplays(t *testing.T) {
 		}
 		if _, ok, _ := db.ClaimReplay(ctx, "b", t0.Add(time.Hour), t0.Add(2*time.Hour)); ok {
 			t.Fatal("a finished replay was claimed")
+		}
+	})
+}
+
+// TestOneClaimWinsARace: instances that claim an expired replay at once
+// get it one only.
+func TestOneClaimWinsARace(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		t0 := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+		if err := db.AddDeadLetters(ctx, []ops.DeadLetter{deadLetter("movie-group", 0, 0, "h", events.ErrorClassTransient, "a", t0, nil)}); err != nil {
+			t.Fatal(err)
+		}
+		r := ops.Replay{ID: "44444444-4444-4444-4444-444444444444", Group: "movie-group", Status: ops.ReplayRunning,
+			CreatedAt: t0, UpdatedAt: t0, LeaseUntil: t0} // expired at once
+		if _, err := db.CreateReplay(ctx, r, ops.Filter{All: true}, 3, "gone"); err != nil {
+			t.Fatal(err)
+		}
+		var wins atomic.Int32
+		var wg sync.WaitGroup
+		for i := range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, ok, err := db.ClaimReplay(ctx, fmt.Sprintf("instance-%d", i), t0.Add(time.Second), t0.Add(time.Minute))
+				if err != nil && !strings.Contains(err.Error(), "lock") && !strings.Contains(err.Error(), "BUSY") {
+					t.Error(err)
+				}
+				if ok {
+					wins.Add(1)
+				}
+			}()
+		}
+		wg.Wait()
+		if n := wins.Load(); n != 1 {
+			t.Fatalf("%d claims won, want 1", n)
 		}
 	})
 }

@@ -378,7 +378,13 @@ func (h *Handler) discard(w http.ResponseWriter, r *http.Request) {
 		h.render(w, "error", err.Error())
 		return
 	}
-	reason := strings.TrimSpace(r.Header.Get("HX-Prompt"))
+	reason := r.Header.Get("HX-Prompt")
+	if r.Header.Get("HX-Prompt-URI-AutoEncoded") == "true" { // htmx encodes what a header cannot carry
+		if decoded, err := url.PathUnescape(reason); err == nil {
+			reason = decoded
+		}
+	}
+	reason = strings.TrimSpace(reason)
 	if reason == "" {
 		h.render(w, "error", "a discard needs a reason")
 		return
@@ -506,7 +512,7 @@ func funcs(now func() time.Time) template.FuncMap {
 			if r.Total == 0 {
 				return 100
 			}
-			return (r.Published + r.Skipped) * 100 / r.Total
+			return r.Published * 100 / r.Total
 		},
 	}
 }
