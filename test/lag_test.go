@@ -21,6 +21,25 @@ type blockData struct{}
 
 func (blockData) Validate() error { return nil }
 
+// blockType is the event type a blockingConsumer blocks on.
+const blockType = "test.block"
+
+// blockingConsumer is a consumer group on movie-events whose handler of
+// blockType events blocks until release is closed (or the router stops):
+// its partition has lag and no progress.
+func blockingConsumer(group string, release <-chan struct{}) func() events.Consumer {
+	return func() events.Consumer {
+		return events.Consumer{Name: "blocker", Group: group, Topics: []string{events.TopicMovieEvents},
+			Routes: []events.Route{events.On(blockType, func(ctx context.Context, _ events.Envelope, _ blockData) error {
+				select {
+				case <-release:
+				case <-ctx.Done():
+				}
+				return nil
+			})}}
+	}
+}
+
 // foreignLag computes a group's committed and end offsets on a topic with a
 // plain Sarama client, as any Kafka tool would: by partition.
 func (in *instance) foreignLag(group, topic string) map[int32][2]int64 {
@@ -64,18 +83,9 @@ func (in *instance) foreignLag(group, topic string) map[int32][2]int64 {
 // foreign client reads. Once the handler returns, it clears everywhere.
 func TestStuckPartitionIsReportedAndClears(t *testing.T) {
 	parallel(t)
-	group, eventType := uid("blocker-group"), "test.block"
+	group, eventType := uid("blocker-group"), blockType
 	release := make(chan struct{})
-	blocker := func() events.Consumer {
-		return events.Consumer{Name: "blocker", Group: group, Topics: []string{events.TopicMovieEvents},
-			Routes: []events.Route{events.On(eventType, func(ctx context.Context, _ events.Envelope, _ blockData) error {
-				select {
-				case <-release:
-				case <-ctx.Done():
-				}
-				return nil
-			})}}
-	}
+	blocker := blockingConsumer(group, release)
 	cfg := adminConfig(t)
 	cfg.StuckAfter = 2 * time.Second
 	in := start(t, cfg, fx.Provide(app.AsConsumer(blocker)))

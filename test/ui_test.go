@@ -118,18 +118,9 @@ func TestUIOperationsPage(t *testing.T) {
 	ctx, consoleErrors := browser(t)
 	began := time.Now()
 
-	blockGroup, blockType := uid("blocker-group"), "test.block"
+	blockGroup := uid("blocker-group")
 	release := make(chan struct{})
-	blocker := func() events.Consumer {
-		return events.Consumer{Name: "blocker", Group: blockGroup, Topics: []string{events.TopicMovieEvents},
-			Routes: []events.Route{events.On(blockType, func(ctx context.Context, _ events.Envelope, _ blockData) error {
-				select {
-				case <-release:
-				case <-ctx.Done():
-				}
-				return nil
-			})}}
-	}
+	blocker := blockingConsumer(blockGroup, release)
 	var broken atomic.Bool
 	broken.Store(true)
 	cfg := adminConfig(t)
