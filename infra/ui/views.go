@@ -2,6 +2,7 @@ package ui
 
 import (
 	"cmp"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"html/template"
@@ -11,117 +12,14 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/reelay/reelay/infra/router"
+	"github.com/reelay/reelay/ops"
 )
 
-// The admin API's answers, as far as the page reads them.
-type (
-	groupSummary struct {
-		Group        string         `json:"group"`
-		Topic        string         `json:"topic"`
-		Depth        int            `json:"depth"`
-		Total        int            `json:"total"`
-		Replayed     int            `json:"replayed"`
-		Discarded    int            `json:"discarded"`
-		Oldest       *time.Time     `json:"oldest"`
-		Newest       *time.Time     `json:"newest"`
-		ByErrorClass map[string]int `json:"byErrorClass"`
-	}
-	position struct {
-		Topic     string     `json:"topic"`
-		Partition int32      `json:"partition"`
-		Offset    int64      `json:"offset"`
-		Timestamp *time.Time `json:"timestamp"`
-	}
-	deadLetter struct {
-		Group          string            `json:"group"`
-		Partition      int32             `json:"partition"`
-		Offset         int64             `json:"offset"`
-		Original       position          `json:"original"`
-		Key            string            `json:"key"`
-		Handler        string            `json:"handler"`
-		Error          string            `json:"error"`
-		ErrorClass     string            `json:"errorClass"`
-		Attempts       int               `json:"attempts"`
-		FirstFailure   *time.Time        `json:"firstFailure"`
-		LastFailure    *time.Time        `json:"lastFailure"`
-		DeadLetteredAt time.Time         `json:"deadLetteredAt"`
-		EventID        string            `json:"eventId"`
-		EventType      string            `json:"eventType"`
-		EventSource    string            `json:"eventSource"`
-		CorrelationID  string            `json:"correlationId"`
-		ReplayCount    int               `json:"replayCount"`
-		Status         string            `json:"status"`
-		ReplayID       string            `json:"replayId"`
-		Discard        *json.RawMessage  `json:"discard"`
-		Headers        map[string]string `json:"headers"`
-		PayloadSize    int64             `json:"payloadSize"`
-		PayloadPreview string            `json:"payloadPreview"`
-		Payload        *string           `json:"payload"`
-		PayloadBase64  string            `json:"payloadBase64"`
-	}
-	replay struct {
-		ID          string     `json:"id"`
-		Group       string     `json:"group"`
-		Status      string     `json:"status"`
-		Total       int        `json:"total"`
-		Published   int        `json:"published"`
-		Skipped     int        `json:"skipped"`
-		FailedAgain int        `json:"failedAgain"`
-		CreatedAt   time.Time  `json:"createdAt"`
-		FinishedAt  *time.Time `json:"finishedAt"`
-	}
-	partitionLag struct {
-		Topic        string     `json:"topic"`
-		Partition    int32      `json:"partition"`
-		Committed    int64      `json:"committed"`
-		End          int64      `json:"end"`
-		Lag          int64      `json:"lag"`
-		LastProgress *time.Time `json:"lastProgress"`
-		Stuck        bool       `json:"stuck"`
-	}
-	groupLag struct {
-		Group      string         `json:"group"`
-		Lag        int64          `json:"lag"`
-		Stuck      bool           `json:"stuck"`
-		Partitions []partitionLag `json:"partitions"`
-	}
-	flowData struct {
-		Topics []struct {
-			Topic     string `json:"topic"`
-			Published int64  `json:"published"`
-			Failed    int64  `json:"failed"`
-		} `json:"topics"`
-		Groups []struct {
-			Group    string           `json:"group"`
-			Outcomes map[string]int64 `json:"outcomes"`
-			Retried  int64            `json:"retried"`
-			Handlers []struct {
-				Handler  string           `json:"handler"`
-				Outcomes map[string]int64 `json:"outcomes"`
-				Retried  int64            `json:"retried"`
-			} `json:"handlers"`
-		} `json:"groups"`
-	}
-	handledEvent struct {
-		Seq           uint64    `json:"seq"`
-		Time          time.Time `json:"time"`
-		Group         string    `json:"group"`
-		Handler       string    `json:"handler"`
-		Topic         string    `json:"topic"`
-		Partition     int32     `json:"partition"`
-		Offset        int64     `json:"offset"`
-		Type          string    `json:"type"`
-		Key           string    `json:"key"`
-		EventID       string    `json:"eventId"`
-		CorrelationID string    `json:"correlationId"`
-		Outcome       string    `json:"outcome"`
-		Attempts      int       `json:"attempts"`
-		Error         string    `json:"error"`
-		TraceID       string    `json:"traceId"`
-		Payload       string    `json:"payload"`
-		PayloadBytes  int       `json:"payloadBytes"`
-	}
-)
+// The page decodes the admin API's answers into the types the API encodes
+// them from (ops, router), so that a field renamed there cannot leave a
+// blank cell here.
 
 // recordsPage is how many dead letters one page of the listing shows.
 const recordsPage = 20
@@ -159,7 +57,7 @@ func (h *Handler) flowJSON(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) flow(w http.ResponseWriter, r *http.Request) {
-	var f flowData
+	var f ops.Flow
 	if err := h.api.do(r.Context(), http.MethodGet, "/flow", nil, nil, &f); err != nil {
 		h.failed(w, err)
 		return
@@ -169,7 +67,7 @@ func (h *Handler) flow(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) lag(w http.ResponseWriter, r *http.Request) {
 	var body struct {
-		Groups []groupLag `json:"groups"`
+		Groups []ops.GroupLag `json:"groups"`
 	}
 	if err := h.api.do(r.Context(), http.MethodGet, "/lag", nil, nil, &body); err != nil {
 		h.failed(w, err)
@@ -177,19 +75,19 @@ func (h *Handler) lag(w http.ResponseWriter, r *http.Request) {
 	}
 	type row struct {
 		Group string
-		partitionLag
+		ops.PartitionLag
 	}
 	type group struct {
-		groupLag
+		ops.GroupLag
 		Rows     []row
 		CaughtUp int
 	}
 	var out []group
 	for _, g := range body.Groups {
-		gv := group{groupLag: g}
+		gv := group{GroupLag: g}
 		for _, p := range g.Partitions {
 			if p.Lag > 0 || p.Stuck {
-				gv.Rows = append(gv.Rows, row{Group: g.Group, partitionLag: p})
+				gv.Rows = append(gv.Rows, row{Group: g.Group, PartitionLag: p})
 			} else {
 				gv.CaughtUp++
 			}
@@ -208,9 +106,9 @@ func (h *Handler) lag(w http.ResponseWriter, r *http.Request) {
 	h.render(w, "lag", out)
 }
 
-func (h *Handler) summaries(r *http.Request) ([]groupSummary, error) {
+func (h *Handler) summaries(r *http.Request) ([]ops.GroupSummary, error) {
 	var body struct {
-		Groups []groupSummary `json:"groups"`
+		Groups []ops.GroupSummary `json:"groups"`
 	}
 	err := h.api.do(r.Context(), http.MethodGet, "/deadletters", nil, nil, &body)
 	return body.Groups, err
@@ -273,8 +171,8 @@ func (h *Handler) records(w http.ResponseWriter, r *http.Request) {
 	q := listQuery(r)
 	q.Set("limit", strconv.Itoa(recordsPage))
 	var body struct {
-		Records []deadLetter `json:"records"`
-		Next    string       `json:"next"`
+		Records []ops.DeadLetter `json:"records"`
+		Next    string           `json:"next"`
 	}
 	err := h.api.do(r.Context(), http.MethodGet, "/deadletters/"+url.PathEscape(group)+"/records", q, nil, &body)
 	if err != nil {
@@ -299,7 +197,7 @@ func (h *Handler) records(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) record(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	path := "/deadletters/" + url.PathEscape(q.Get("group")) + "/records/" + url.PathEscape(q.Get("partition")) + "/" + url.PathEscape(q.Get("offset"))
-	var d deadLetter
+	var d ops.FullDeadLetter
 	if err := h.api.do(r.Context(), http.MethodGet, path, nil, nil, &d); err != nil {
 		h.failed(w, err)
 		return
@@ -352,7 +250,7 @@ func (h *Handler) replay(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var body struct {
-		Replay replay `json:"replay"`
+		Replay ops.Replay `json:"replay"`
 	}
 	if err := h.api.do(r.Context(), http.MethodPost, "/deadletters/"+url.PathEscape(group)+"/replay", nil,
 		map[string]any{"filter": filter}, &body); err != nil {
@@ -363,7 +261,7 @@ func (h *Handler) replay(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) replayProgress(w http.ResponseWriter, r *http.Request) {
-	var rp replay
+	var rp ops.Replay
 	if err := h.api.do(r.Context(), http.MethodGet, "/replays/"+url.PathEscape(r.URL.Query().Get("id")), nil, nil, &rp); err != nil {
 		h.failed(w, err)
 		return
@@ -400,9 +298,9 @@ func (h *Handler) discard(w http.ResponseWriter, r *http.Request) {
 	h.render(w, "discarded", map[string]any{"Group": group, "Discarded": body.Discarded, "Reason": reason})
 }
 
-func (h *Handler) recentEvents(r *http.Request) ([]handledEvent, error) {
+func (h *Handler) recentEvents(r *http.Request) ([]router.HandledEvent, error) {
 	var body struct {
-		Events []handledEvent `json:"events"`
+		Events []router.HandledEvent `json:"events"`
 	}
 	err := h.api.do(r.Context(), http.MethodGet, "/events/recent", url.Values{"limit": {"200"}}, nil, &body)
 	return body.Events, err
@@ -502,13 +400,14 @@ func funcs(now func() time.Time) template.FuncMap {
 			}
 			return string(out)
 		},
+		"base64": base64.StdEncoding.EncodeToString,
 		"deref": func(s *string) string {
 			if s == nil {
 				return ""
 			}
 			return *s
 		},
-		"progress": func(r replay) int {
+		"progress": func(r ops.Replay) int {
 			if r.Total == 0 {
 				return 100
 			}
