@@ -106,39 +106,18 @@ func indexDeadLetters(lc fx.Lifecycle, b Brokers, sec kafka.Security, cfg config
 	}
 	runInBackground(lc, func(ctx context.Context) {
 		r.Run(ctx, func(ctx context.Context, recs []*kgo.Record) error {
-			ds := make([]ops.DeadLetter, len(recs))
+			rs := make([]ops.Record, len(recs))
 			for i, rec := range recs {
 				headers := make(map[string][]byte, len(rec.Headers))
 				for _, h := range rec.Headers {
 					headers[h.Key] = h.Value
 				}
-				ds[i] = ops.ParseDeadLetter(events.GroupOfDeadLetterTopic(rec.Topic), ops.Record{Topic: rec.Topic,
-					Partition: rec.Partition, Offset: rec.Offset, Timestamp: rec.Timestamp, Key: rec.Key, Headers: headers, Value: rec.Value})
+				rs[i] = ops.Record{Topic: rec.Topic, Partition: rec.Partition, Offset: rec.Offset,
+					Timestamp: rec.Timestamp, Key: rec.Key, Headers: headers, Value: rec.Value}
 			}
-			return addDeadLetters(ctx, db, ds, logger)
+			return ops.Index(ctx, db, rs, logger)
 		})
 	})
-	return nil
-}
-
-// addDeadLetters indexes ds in one transaction, or, when the database
-// refuses that for good (a value no column holds), each alone, skipping with
-// an ERROR line the one it refuses: one odd record must not stop the index
-// of every group. A transient error is returned, and the poll retried.
-func addDeadLetters(ctx context.Context, db *sqlstore.DB, ds []ops.DeadLetter, logger *slog.Logger) error {
-	err := db.AddDeadLetters(ctx, ds)
-	if err == nil || !events.IsPermanent(err) {
-		return err
-	}
-	for _, d := range ds {
-		if err := db.AddDeadLetters(ctx, []ops.DeadLetter{d}); err != nil {
-			if !events.IsPermanent(err) {
-				return err
-			}
-			logger.Error("dead letter cannot be indexed; it stays in its topic", "topic", events.DeadLetterTopic(d.Group),
-				"partition", d.Partition, "offset", d.Offset, "err", err)
-		}
-	}
 	return nil
 }
 
