@@ -243,9 +243,3 @@ func boolGauge(b bool) float64 {
 	}
 	return 0
 }
-
-// SetClock replaces the monitor's clock, for tests.
-func (m *LagMonitor) SetClock(now func() time.Time) { m.now = now }
-
-// Poll reads the lag now, as Run does on each tick.
-func (m *LagMonitor) Poll(ctx context.Context) ([]GroupLag, error) { return m.poll(ctx) }
