@@ -1,7 +1,6 @@
 package kafka
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -96,6 +95,5 @@ func (o *Offsets) Topics(ctx context.Context) ([]TopicInfo, error) {
 		}
 		out = append(out, TopicInfo{Name: t.Topic, Partitions: len(t.Partitions), ReplicationFactor: t.Partitions.NumReplicas()})
 	}
-	slices.SortFunc(out, func(a, b TopicInfo) int { return cmp.Compare(a.Name, b.Name) })
 	return out, nil
 }
