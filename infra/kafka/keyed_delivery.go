@@ -89,8 +89,7 @@ func (s *KeyedSubscriber) take(sub *subscription) (delivery, time.Time) {
 // message builds the message of d's record, its context derived from ctx.
 func (s *KeyedSubscriber) message(ctx context.Context, d delivery) (*message.Message, context.CancelFunc) {
 	msg, _ := s.marshaler.UnmarshalRecord(d.rec) // never fails
-	ctx = context.WithValue(withRecord(ctx, d.rec), sequencerKey{}, &sequencer{s: s, d: d})
-	mctx, cancel := context.WithCancel(ctx)
+	mctx, cancel := context.WithCancel(newDeliveryContext(ctx, s, d))
 	msg.SetContext(mctx)
 	return msg, cancel
 }
@@ -205,8 +204,19 @@ func (s *KeyedSubscriber) settle(d delivery, o outcome) {
 // broadcast wakes whoever waits for inFlight or buffered to go down. s.mu
 // is held.
 func (s *KeyedSubscriber) broadcast() {
-	close(s.changed)
-	s.changed = make(chan struct{})
+	if s.changed != nil {
+		close(s.changed)
+		s.changed = nil
+	}
+}
+
+// changes returns the channel broadcast closes, made when first waited on
+// (most settles have nobody waiting). s.mu is held.
+func (s *KeyedSubscriber) changes() <-chan struct{} {
+	if s.changed == nil {
+		s.changed = make(chan struct{})
+	}
+	return s.changed
 }
 
 func wake(sub *subscription) {
@@ -223,11 +233,12 @@ func (s *KeyedSubscriber) waitUntil(timeout time.Duration, done func() bool) boo
 	defer deadline.Stop()
 	for {
 		s.mu.Lock()
-		ok, changed := done(), s.changed
-		s.mu.Unlock()
-		if ok {
+		if done() {
+			s.mu.Unlock()
 			return true
 		}
+		changed := s.changes()
+		s.mu.Unlock()
 		select {
 		case <-changed:
 		case <-deadline.C:

@@ -54,12 +54,13 @@ func (s *KeyedSubscriber) poll() {
 func (s *KeyedSubscriber) room() (int, bool) {
 	for {
 		s.mu.Lock()
-		room, changed := s.cfg.MaxBufferedRecords-s.buffered, s.changed
-		full := s.bufferedBytes >= s.cfg.MaxBufferedBytes
-		s.mu.Unlock()
-		if room > 0 && !full {
+		room := s.cfg.MaxBufferedRecords - s.buffered
+		if room > 0 && s.bufferedBytes < s.cfg.MaxBufferedBytes {
+			s.mu.Unlock()
 			return room, true
 		}
+		changed := s.changes()
+		s.mu.Unlock()
 		select {
 		case <-changed:
 		case <-s.pollCtx.Done():

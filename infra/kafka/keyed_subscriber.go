@@ -63,7 +63,7 @@ type KeyedSubscriber struct {
 	inFlight      int           // messages out, all partitions
 	buffered      int           // records queued or out, of the partitions not paused
 	bufferedBytes int64         // their sizes
-	changed       chan struct{} // closed (and replaced) when inFlight or buffered goes down
+	changed       chan struct{} // closed when inFlight or buffered goes down (nil: nobody waits; see changes)
 	started       bool
 	closing       bool
 
@@ -130,13 +130,12 @@ func NewKeyedSubscriber(cfg KeyedSubscriberConfig, logger *slog.Logger) (*KeyedS
 		return nil, fmt.Errorf("kafka keyed subscriber %s: %w", cfg.ConsumerGroup, err)
 	}
 	s := &KeyedSubscriber{
-		cfg:     cfg,
-		logger:  logger.With("group", cfg.ConsumerGroup),
-		parts:   map[topicPartition]*partition{},
-		owners:  map[string]*subscription{},
-		subs:    map[*subscription]struct{}{},
-		changed: make(chan struct{}),
-		closed:  make(chan struct{}),
+		cfg:    cfg,
+		logger: logger.With("group", cfg.ConsumerGroup),
+		parts:  map[topicPartition]*partition{},
+		owners: map[string]*subscription{},
+		subs:   map[*subscription]struct{}{},
+		closed: make(chan struct{}),
 	}
 	s.pollCtx, s.stopPoll = context.WithCancel(context.Background())
 	opts := []kgo.Opt{

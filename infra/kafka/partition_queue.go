@@ -2,7 +2,6 @@ package kafka
 
 import (
 	"container/heap"
-	"slices"
 	"sort"
 	"time"
 
@@ -75,12 +74,16 @@ func laneOf(rec *kgo.Record) laneKey {
 }
 
 // lane is the queue of one key's records not yet acked, in offset order:
-// first those handed out (out or nacked), then those queued.
+// first those handed out (out, nacked, or acked behind one still out),
+// then those queued. An acked record leaves the lane once every record
+// before it has: popping the first entry is O(1), and an ack never shifts
+// the lane's queued records.
 type lane struct {
 	key     laneKey
 	entries []laneEntry
 	out     int         // entries handed out and not settled
 	nacked  int         // entries nacked, waiting for the lane's redelivery
+	gone    int         // entries acked (or dropped) behind one still out
 	last    *kgo.Record // the record handed out last, while it is out and not sequenced
 	retryAt time.Time
 	inHeap  bool   // the lane has a valid item in the ready heap
@@ -91,6 +94,7 @@ type laneEntry struct {
 	rec    *kgo.Record
 	out    bool
 	nacked bool
+	gone   bool // acked or dropped; it leaves with the entries before it
 }
 
 type windowEntry struct {
@@ -105,7 +109,34 @@ func newPartitionQueue(topic string, partition int32, maxInFlight int, backoff t
 }
 
 // queued is the position of the lane's next record to hand out.
-func (l *lane) queued() int { return l.out + l.nacked }
+func (l *lane) queued() int { return l.out + l.nacked + l.gone }
+
+// remove takes the entry at i, one handed out, out of the lane.
+func (l *lane) remove(i int) {
+	l.entries[i] = laneEntry{gone: true}
+	l.gone++
+	for len(l.entries) > 0 && l.entries[0].gone {
+		l.entries[0] = laneEntry{} // no reference to the record is kept
+		l.entries = l.entries[1:]
+		l.gone--
+	}
+}
+
+// compact drops the gone entries, for a lane that hands out again from its
+// first record.
+func (l *lane) compact() {
+	if l.gone == 0 {
+		return
+	}
+	kept := l.entries[:0]
+	for _, e := range l.entries {
+		if !e.gone {
+			kept = append(kept, e)
+		}
+	}
+	clear(l.entries[len(kept):])
+	l.entries, l.gone = kept, 0
+}
 
 // canHandOut says whether the lane may hand out its next record now.
 func (l *lane) canHandOut() bool {
@@ -232,7 +263,7 @@ func (q *partitionQueue) ack(rec *kgo.Record) bool {
 	if l == nil {
 		return false
 	}
-	l.entries = slices.Delete(l.entries, i, i+1)
+	l.remove(i)
 	l.out--
 	q.inFlight--
 	q.held--
@@ -259,7 +290,7 @@ func (q *partitionQueue) retry(rec *kgo.Record, at time.Time) bool {
 	q.inFlight--
 	if q.draining {
 		// Not redelivered here: the partition's next owner reads it again.
-		l.entries = slices.Delete(l.entries, i, i+1)
+		l.remove(i)
 		q.held--
 		q.heldBytes -= recordSize(rec)
 		q.settled(l, rec)
@@ -284,6 +315,7 @@ func (q *partitionQueue) settled(l *lane, rec *kgo.Record) {
 	if l.out == 0 && l.nacked > 0 {
 		l.gen++ // its next record changes: an item in the ready heap is stale
 		l.inHeap = false
+		l.compact() // the nacked entries come first
 		for i := range l.nacked {
 			l.entries[i].nacked = false
 		}
@@ -337,16 +369,17 @@ func (q *partitionQueue) drain() (dropped int, bytes int64) {
 	for k, l := range q.lanes {
 		kept := l.entries[:0]
 		for _, e := range l.entries {
-			if e.out {
+			switch {
+			case e.out:
 				kept = append(kept, e)
-			} else {
+			case !e.gone:
 				bytes += recordSize(e.rec)
+				dropped++
 			}
 		}
-		dropped += len(l.entries) - len(kept)
 		clear(l.entries[len(kept):])
 		l.entries = kept
-		l.nacked, l.inHeap = 0, false
+		l.nacked, l.gone, l.inHeap = 0, 0, false
 		if len(kept) == 0 {
 			delete(q.lanes, k)
 		}

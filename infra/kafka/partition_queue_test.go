@@ -247,3 +247,27 @@ func TestPartitionQueueDrainKeepsSequencedRecordsOut(t *testing.T) {
 		t.Fatalf("in flight %d, held %d", q.inFlight, q.held)
 	}
 }
+
+func TestPartitionQueueAckedRecordBehindANackedOneIsNotRedelivered(t *testing.T) {
+	t.Parallel()
+	now := time.Now()
+	q, recs := queueOf(16, "a", "a", "a", "a")
+	drainOut(q, now)
+	q.sequenced(recs[0])
+	drainOut(q, now)
+	q.sequenced(recs[1])
+	wantOffsets(t, "three of a's records out", drainOut(q, now), 2)
+	q.ack(recs[2])
+	q.nack(recs[1], now)
+	q.ack(recs[0])
+	later := now.Add(time.Second)
+	wantOffsets(t, "after the backoff: the nacked record", drainOut(q, later), 1)
+	q.sequenced(recs[1])
+	wantOffsets(t, "then the record never handed out, not the acked one", drainOut(q, later), 3)
+	q.ack(recs[1])
+	q.ack(recs[3])
+	wantCommit(t, q, 4)
+	if len(q.lanes) != 0 || q.inFlight != 0 || q.held != 0 {
+		t.Fatalf("left lanes %d, in flight %d, held %d", len(q.lanes), q.inFlight, q.held)
+	}
+}

@@ -3,8 +3,6 @@ package kafka
 import (
 	"context"
 	"time"
-
-	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // RecordInfo says where a message of the KeyedSubscriber came from.
@@ -27,13 +25,35 @@ type recordKey struct{}
 // of a message built by hand). Watermill's router keeps the values of a
 // message's context in the context its handler sees.
 func RecordFromContext(ctx context.Context) (RecordInfo, bool) {
-	info, ok := ctx.Value(recordKey{}).(RecordInfo)
-	return info, ok
+	info, ok := ctx.Value(recordKey{}).(*RecordInfo)
+	if !ok {
+		return RecordInfo{}, false
+	}
+	return *info, true
 }
 
-// withRecord returns ctx carrying rec's RecordInfo.
-func withRecord(ctx context.Context, rec *kgo.Record) context.Context {
-	return context.WithValue(ctx, recordKey{}, RecordInfo{
+// deliveryContext is ctx carrying a delivered record's RecordInfo and its
+// sequencer: one allocation for both values, which are read several times
+// per message without allocating.
+type deliveryContext struct {
+	context.Context
+	info RecordInfo
+	seq  sequencer
+}
+
+func newDeliveryContext(ctx context.Context, s *KeyedSubscriber, d delivery) *deliveryContext {
+	rec := d.rec
+	return &deliveryContext{Context: ctx, seq: sequencer{s: s, d: d}, info: RecordInfo{
 		Topic: rec.Topic, Partition: rec.Partition, Offset: rec.Offset, Key: rec.Key, Timestamp: rec.Timestamp,
-	})
+	}}
+}
+
+func (c *deliveryContext) Value(key any) any {
+	switch key.(type) {
+	case recordKey:
+		return &c.info
+	case sequencerKey:
+		return &c.seq
+	}
+	return c.Context.Value(key)
 }

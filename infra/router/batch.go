@@ -72,19 +72,11 @@ func (b *batcher) middleware(h message.HandlerFunc) message.HandlerFunc {
 		if b.consumer.SideEffects {
 			return h(msg)
 		}
-		env, err := decode(msg)
-		if err != nil {
+		d := decodedOf(b.consumer, msg)
+		if d.err != nil || !d.batch || d.checkErr != nil {
 			return h(msg)
 		}
-		route, ok := b.consumer.BatchRoute(env.Type)
-		if !ok {
-			return h(msg)
-		}
-		data, err := route.Check(env)
-		if err != nil {
-			return h(msg)
-		}
-		applied, err := b.submit(msg, route, env, data)
+		applied, err := b.submit(msg, d.route, d.env, d.data)
 		if errors.Is(err, errShuttingDown) {
 			return nil, err // redelivered after the restart
 		}

@@ -7,7 +7,6 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 
 	"github.com/reelay/reelay/events"
-	"github.com/reelay/reelay/infra/kafka"
 	"github.com/reelay/reelay/infra/telemetry"
 )
 
@@ -29,26 +28,13 @@ type dispatcher struct {
 	unknown map[string]struct{} // logged unknown types, at most maxLoggedUnknownTypes
 }
 
-// decode reads the message's envelope; an event without a time gets its
-// record's timestamp.
-func decode(msg *message.Message) (events.Envelope, error) {
-	rec, _ := kafka.RecordFromContext(msg.Context())
-	env, err := events.Decode(msg.Metadata, string(rec.Key), msg.Payload)
-	if err != nil {
-		return env, err
-	}
-	if env.Time.IsZero() && !rec.Timestamp.IsZero() {
-		env.Time = rec.Timestamp.UTC()
-	}
-	return env, nil
-}
-
 func (d *dispatcher) handle(msg *message.Message) error {
 	ctx := msg.Context()
-	env, err := decode(msg)
-	if err != nil {
-		return err
+	dec := decodedOf(d.consumer, msg)
+	if dec.err != nil {
+		return dec.err
 	}
+	env := dec.env
 	route, ok := d.consumer.Route(env.Type)
 	if !ok {
 		d.metrics.UnknownTypes.WithLabelValues(d.consumer.Group).Inc()

@@ -1,6 +1,7 @@
 package router
 
 import (
+	"context"
 	"errors"
 	"testing"
 	"time"
@@ -46,5 +47,35 @@ func TestRetryRetriesTransientErrorsOnly(t *testing.T) {
 		if err == nil || calls != tc.want {
 			t.Fatalf("%v: %d calls (err %v), want %d", tc.err, calls, err, tc.want)
 		}
+	}
+}
+
+// TestRetryAfterTheFirstAttempt: a handler that fails once then succeeds is
+// called twice and the message succeeds; a router closing during the first
+// wait ends the retries after one call.
+func TestRetryAfterTheFirstAttempt(t *testing.T) {
+	t.Parallel()
+	calls := 0
+	_, err := retry(3, time.Millisecond)(func(*message.Message) ([]*message.Message, error) {
+		if calls++; calls == 1 {
+			return nil, errors.New("connection reset")
+		}
+		return nil, nil
+	})(message.NewMessage("id", nil))
+	if err != nil || calls != 2 {
+		t.Fatalf("%d calls (err %v), want 2 and no error", calls, err)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	msg := message.NewMessage("id", nil)
+	msg.SetContext(ctx)
+	calls = 0
+	_, err = retry(3, time.Hour)(func(*message.Message) ([]*message.Message, error) {
+		calls++
+		cancel()
+		return nil, errors.New("connection reset")
+	})(msg)
+	if !errors.Is(err, context.Canceled) || calls != 1 {
+		t.Fatalf("%d calls (err %v), want 1 and context.Canceled", calls, err)
 	}
 }

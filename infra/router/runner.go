@@ -239,6 +239,7 @@ func (r *Runner) addHandler(c events.Consumer, topic string) error {
 	h := r.router.AddConsumerHandler(name, topic, sub, d.handle)
 	dlq := &deadLetter{pub: r.publisher, topic: events.DeadLetterTopic(c.Group), stuck: r.stuck, group: c.Group, logger: r.logger}
 	h.AddMiddleware(
+		decodeFirst(c),
 		correlation(r.logger, c.Group, name),
 		consumeSpan(r.tracer, c.Group, name, dlq.topic),
 		outcome(r.metrics, c.Group, name),
