@@ -2,6 +2,7 @@ package events
 
 import (
 	"bytes"
+	"crypto/sha1"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -98,8 +99,19 @@ var dedupNamespace = uuid.MustParse("06234013-011e-49d5-8113-9ffe32bd0f35")
 func DedupID(source, id string) string {
 	// The length prefix keeps the pair unambiguous: ("a/b", "c") and
 	// ("a", "/bc") are different names.
-	name := strconv.Itoa(len(source)) + ":" + source + id
-	return uuid.NewSHA1(dedupNamespace, []byte(name)).String()
+	// uuid.NewSHA1(dedupNamespace, name), computed without its hash and
+	// slice allocations: it runs for every record consumed.
+	var buf [256]byte
+	b := append(buf[:0], dedupNamespace[:]...)
+	b = strconv.AppendInt(b, int64(len(source)), 10)
+	b = append(b, ':')
+	b = append(append(b, source...), id...)
+	sum := sha1.Sum(b)
+	var u uuid.UUID
+	copy(u[:], sum[:])
+	u[6] = u[6]&0x0f | 0x50 // version 5
+	u[8] = u[8]&0x3f | 0x80 // RFC 4122 variant
+	return u.String()
 }
 
 // DedupID is DedupID(e.Source, e.ID): the key of the router's inbox, and the

@@ -120,6 +120,16 @@ func TestDedupID(t *testing.T) {
 	if len(a) != 36 || a != events.DedupID("reelay/api", "e1") {
 		t.Fatalf("DedupID must be a stable UUID: %q", a)
 	}
+	// Inbox rows hold these ids: they never change. (Both are
+	// uuid.NewSHA1(namespace, "<len(source)>:<source><id>").)
+	for _, c := range [][3]string{
+		{"reelay/api", "e1", "6e84c7b8-03a9-51f9-8bb0-979953bc28bb"},
+		{strings.Repeat("s", 200), "é", "e97ce107-3065-562d-8452-4512e4f899c2"},
+	} {
+		if got := events.DedupID(c[0], c[1]); got != c[2] {
+			t.Errorf("DedupID(%.12q…, %q) = %s, want %s", c[0], c[1], got, c[2])
+		}
+	}
 	for _, other := range [][2]string{{"kcat", "e1"}, {"reelay/api", "e2"}, {"reelay/ap", "ie1"}, {"reelay/apie", "1"}} {
 		if events.DedupID(other[0], other[1]) == a {
 			t.Errorf("(%q, %q) has the dedup id of (reelay/api, e1)", other[0], other[1])

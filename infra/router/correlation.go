@@ -24,7 +24,17 @@ type loggerKey struct{}
 func correlation(base *slog.Logger, group, handler string) message.HandlerMiddleware {
 	return func(h message.HandlerFunc) message.HandlerFunc {
 		return func(msg *message.Message) ([]*message.Message, error) {
-			ident := events.IdentityOf(msg.Metadata, msg.Payload)
+			var (
+				ident events.Identity
+				rec   kafka.RecordInfo
+			)
+			if d, ok := decodedFrom(msg); ok && d.err == nil {
+				ident = events.Identity{ID: d.env.ID, Source: d.env.Source, CorrelationID: d.env.CorrelationID}
+				rec = d.rec
+			} else {
+				ident = events.IdentityOf(msg.Metadata, msg.Payload)
+				rec, _ = kafka.RecordFromContext(msg.Context())
+			}
 			eventID, source := loggable(ident.ID), loggable(ident.Source)
 			id := ident.CorrelationID
 			if id == "" {
@@ -33,7 +43,6 @@ func correlation(base *slog.Logger, group, handler string) message.HandlerMiddle
 			if id == "" {
 				id = msg.UUID
 			}
-			rec, _ := kafka.RecordFromContext(msg.Context())
 			msg.SetContext(withLogger(msg.Context(), base, "correlation_id", id, "event_id", eventID,
 				"event_source", source, "dedup_id", msg.UUID, "group", group, "handler", handler,
 				"topic", rec.Topic, "partition", rec.Partition, "offset", rec.Offset))

@@ -16,6 +16,7 @@ type decodedKey struct{}
 // has none, and for an event of a batch route the data its Check returned
 // (or why it refused it).
 type decoded struct {
+	rec kafka.RecordInfo // where the message came from; zero for one built by hand
 	env events.Envelope
 	err error
 
@@ -44,15 +45,22 @@ func decodeFirst(c events.Consumer) message.HandlerMiddleware {
 
 // decodedOf returns what decodeFirst found in msg, or decodes it now.
 func decodedOf(c events.Consumer, msg *message.Message) *decoded {
-	if d, ok := msg.Context().Value(decodedKey{}).(*decoded); ok {
+	if d, ok := decodedFrom(msg); ok {
 		return d
 	}
 	return decodeMessage(c, msg)
 }
 
+// decodedFrom returns what decodeFirst found in msg; ok is false before it.
+func decodedFrom(msg *message.Message) (*decoded, bool) {
+	d, ok := msg.Context().Value(decodedKey{}).(*decoded)
+	return d, ok
+}
+
 func decodeMessage(c events.Consumer, msg *message.Message) *decoded {
-	env, err := decode(msg)
-	d := &decoded{env: env, err: err}
+	rec, _ := kafka.RecordFromContext(msg.Context())
+	env, err := decodeRecord(msg, rec)
+	d := &decoded{rec: rec, env: env, err: err}
 	if err != nil {
 		return d
 	}
@@ -62,10 +70,9 @@ func decodeMessage(c events.Consumer, msg *message.Message) *decoded {
 	return d
 }
 
-// decode reads the message's envelope; an event without a time gets its
-// record's timestamp.
-func decode(msg *message.Message) (events.Envelope, error) {
-	rec, _ := kafka.RecordFromContext(msg.Context())
+// decodeRecord reads the message's envelope; an event without a time gets
+// its record's timestamp.
+func decodeRecord(msg *message.Message, rec kafka.RecordInfo) (events.Envelope, error) {
 	env, err := events.Decode(msg.Metadata, string(rec.Key), msg.Payload)
 	if err != nil {
 		return env, err
@@ -76,21 +83,3 @@ func decode(msg *message.Message) (events.Envelope, error) {
 	return env, nil
 }
 
-// growStack grows the calling goroutine's stack in one step, while it is
-// shallow, to what a message's chain needs: a goroutine starts with a few
-// KiB, and letting JSON decoding and the chain outgrow it made the runtime
-// double and copy the stack several times per message (the technique of
-// CockroachDB's growstack package).
-//
-//go:noinline
-func growStack() {
-	var buf [stackNeed]byte
-	keep(buf[:])
-}
-
-// stackNeed is the frame growStack adds: the stack it leaves is twice that
-// or more.
-const stackNeed = 8 << 10
-
-//go:noinline
-func keep([]byte) {}

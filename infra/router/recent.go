@@ -108,13 +108,22 @@ func recentEvents(r *RecentEvents, group, handler string) message.HandlerMiddlew
 // and copied so that the ring holds no record's memory.
 func handled(msg *message.Message, err error, group, handler string) HandledEvent {
 	ctx := msg.Context()
-	rec, _ := kafka.RecordFromContext(ctx)
-	ident := events.IdentityOf(msg.Metadata, msg.Payload)
+	var (
+		rec             kafka.RecordInfo
+		typ, id, corrID string
+	)
+	if d, ok := decodedFrom(msg); ok && d.err == nil {
+		rec, typ, id, corrID = d.rec, d.env.Type, d.env.ID, d.env.CorrelationID
+	} else {
+		rec, _ = kafka.RecordFromContext(ctx)
+		ident := events.IdentityOf(msg.Metadata, msg.Payload)
+		typ, id, corrID = eventType(msg), ident.ID, ident.CorrelationID
+	}
 	attempts, _ := strconv.Atoi(msg.Metadata.Get(events.DLQAttempts))
 	e := HandledEvent{
 		Time: time.Now().UTC(), Group: group, Handler: handler, Topic: rec.Topic, Partition: rec.Partition, Offset: rec.Offset,
-		Type: bounded(eventType(msg), recentAttributeBytes), Key: bounded(string(rec.Key), recentKeyBytes),
-		EventID: bounded(ident.ID, recentAttributeBytes), CorrelationID: bounded(ident.CorrelationID, recentAttributeBytes),
+		Type: bounded(typ, recentAttributeBytes), Key: bounded(string(rec.Key), recentKeyBytes),
+		EventID: bounded(id, recentAttributeBytes), CorrelationID: bounded(corrID, recentAttributeBytes),
 		Outcome: outcomeOf(msg, err), Attempts: attempts, PayloadBytes: len(msg.Payload),
 	}
 	if rec.Topic == "" {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // stmtCache holds prepared write statements. SQLite's parser is a measurable
@@ -125,19 +127,31 @@ func (w writeTx) QueryContext(ctx context.Context, query string, args ...any) (*
 	if err != nil {
 		return nil, err
 	}
-	rows, err := w.tx.QueryContext(ctx, query, args...)
+	rows, err := w.tx.QueryContext(ctx, query, w.varied(args)...)
 	return rows, operation(query, err)
 }
 
 // ExecVaried runs a statement whose text varies with its number of rows: it
-// is not prepared, so the cache stays bounded.
+// is not prepared (see varied), so the caches stay bounded.
 func (w writeTx) ExecVaried(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	ctx, err := w.context(ctx)
 	if err != nil {
 		return nil, err
 	}
-	res, err := w.tx.ExecContext(ctx, query, args...)
+	res, err := w.tx.ExecContext(ctx, query, w.varied(args)...)
 	return res, operation(query, err)
+}
+
+// varied returns the arguments of a statement whose text varies with its
+// number of rows. On PostgreSQL they are led by pgx.QueryExecModeExec: the
+// statement goes in one round trip, unnamed, instead of pgx's default of
+// preparing each new text on the connection first (a second round trip,
+// a server-side statement per row count, and a cache that churns).
+func (w writeTx) varied(args []any) []any {
+	if !w.db.postgres {
+		return args
+	}
+	return append([]any{pgx.QueryExecModeExec}, args...)
 }
 
 // operation names the statement that failed by its first words ("INSERT
