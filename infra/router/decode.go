@@ -82,4 +82,3 @@ func decodeRecord(msg *message.Message, rec kafka.RecordInfo) (events.Envelope, 
 	}
 	return env, nil
 }
-
