@@ -43,9 +43,9 @@ func correlation(base *slog.Logger, group, handler string) message.HandlerMiddle
 			if id == "" {
 				id = msg.UUID
 			}
-			msg.SetContext(withLogger(msg.Context(), base, "correlation_id", id, "event_id", eventID,
-				"event_source", source, "dedup_id", msg.UUID, "group", group, "handler", handler,
-				"topic", rec.Topic, "partition", rec.Partition, "offset", rec.Offset))
+			msg.SetContext(withLogger(msg.Context(), base, messageFields{correlationID: id, eventID: eventID,
+				source: source, dedupID: msg.UUID, group: group, handler: handler,
+				topic: rec.Topic, partition: rec.Partition, offset: rec.Offset}))
 			return h(msg)
 		}
 	}

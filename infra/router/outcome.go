@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/reelay/reelay/events"
 	"github.com/reelay/reelay/infra/telemetry"
@@ -18,12 +19,24 @@ import (
 // it counts what happened, not what was attempted. It also counts the
 // attempts that failed and were tried again (reelay_retries_total).
 func outcome(m *telemetry.Metrics, group, handler string) message.HandlerMiddleware {
+	// The series of the common outcomes, looked up once rather than by
+	// label values for every message.
+	seconds := m.HandlerSeconds.WithLabelValues(handler)
+	counted := map[string]prometheus.Counter{}
+	for _, o := range []string{"applied", "duplicate"} {
+		counted[o] = m.Events.WithLabelValues(group, handler, o)
+	}
 	return func(h message.HandlerFunc) message.HandlerFunc {
 		return func(msg *message.Message) ([]*message.Message, error) {
 			start := time.Now()
 			out, err := h(msg)
-			m.HandlerSeconds.WithLabelValues(handler).Observe(time.Since(start).Seconds())
-			m.Events.WithLabelValues(group, handler, outcomeOf(msg, err)).Inc()
+			seconds.Observe(time.Since(start).Seconds())
+			o := outcomeOf(msg, err)
+			if c, ok := counted[o]; ok {
+				c.Inc()
+			} else {
+				m.Events.WithLabelValues(group, handler, o).Inc()
+			}
 			if n, _ := strconv.Atoi(msg.Metadata.Get(events.DLQAttempts)); n > 1 {
 				m.Retries.WithLabelValues(group, handler).Add(float64(n - 1))
 			}
