@@ -39,7 +39,9 @@ type Marshaler struct{}
 // (in place of any UUIDHeader entry of its metadata), so that Unmarshal
 // gives it back its UUID.
 func (Marshaler) Marshal(topic string, msg *message.Message) (*sarama.ProducerMessage, error) {
-	carry := events.IdentityOf(msg.Metadata, msg.Payload).DedupID() == "" && carriableUUID(msg.UUID)
+	ident := events.IdentityOf(msg.Metadata, msg.Payload)
+	carry := (ident.ID == "" || ident.Source == "") && carriableUUID(msg.UUID) // no dedup id
+
 	headers := make([]sarama.RecordHeader, 0, len(msg.Metadata)+1)
 	for k, v := range msg.Metadata {
 		if k != MetadataKey && (k != UUIDHeader || !carry) {
