@@ -78,7 +78,7 @@ func main() {
 	flag.DurationVar(&cfg.Duration, "duration", cfg.Duration, "length of ingest and keeps-up load")
 	flag.IntVar(&cfg.Connections, "connections", cfg.Connections, "HTTP connections of the ingest load")
 	flag.IntVar(&cfg.Events, "events", cfg.Events, "views preloaded for each drain")
-	flag.IntVar(&cfg.Rate, "rate", cfg.Rate, "keeps-up requests per second; 0: half of Reelay's ingest events/s in the same cell (500 without ingest)")
+	flag.IntVar(&cfg.Rate, "rate", cfg.Rate, "keeps-up requests per second; 0: Reelay's ingest events/s in the same cell, its peak (500 without ingest)")
 	flag.IntVar(&cfg.Partitions, "partitions", cfg.Partitions, "partitions of movie-views")
 	flag.IntVar(&cfg.Movies, "movies", cfg.Movies, "distinct movie ids (keys) of the load")
 	flag.StringVar(&cfg.Out, "out", cfg.Out, "file the table is written to")
@@ -88,6 +88,7 @@ func main() {
 	flag.StringVar(&cfg.PostgresDir, "pg-dir", cfg.PostgresDir, "directory of the PostgreSQL server (postgres.sh up)")
 	flag.DurationVar(&cfg.Timeout, "timeout", cfg.Timeout, "longest wait for a drain or a catch-up before the row fails")
 	flag.BoolVar(&cfg.Keep, "keep", false, "keep the work directory (binaries, logs, SQLite files)")
+	flag.IntVar(&cfg.Rounds, "rounds", cfg.Rounds, "rounds of each workload per contender; the table shows the median")
 	flag.Parse()
 	cfg.Command = "go run ./test/bench " + strings.Join(os.Args[1:], " ")
 
@@ -123,5 +124,6 @@ func defaultConfig() Config {
 		KafkaDir:    filepath.Join(tmp, "reelay-bench-kafka"),
 		PostgresDir: filepath.Join(tmp, "reelay-bench-pg"),
 		Timeout:     10 * time.Minute,
+		Rounds:      1,
 	}
 }

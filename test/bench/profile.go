@@ -34,7 +34,21 @@ func nodes(top []byte) string {
 // recordProfile asks Reelay's pprof listener (REELAY_PPROF_ADDR) for a CPU
 // profile of -profile-time, writes it to -profile and keeps the top of
 // `go tool pprof -top` for the report. The channel yields when done.
+//
+// With several rounds only the first is profiled: it returns nil for the
+// others.
 func (h *harness) recordProfile(ctx context.Context, addr string, c cell, workload string) <-chan error {
+	h.mu.Lock()
+	title := fmt.Sprintf("%s, %s", c, workload)
+	if h.profiled == nil {
+		h.profiled = map[string]bool{}
+	}
+	again := h.profiled[title]
+	h.profiled[title] = true
+	h.mu.Unlock()
+	if again {
+		return nil
+	}
 	done := make(chan error, 1)
 	name := strings.NewReplacer(" ", "-", "+", "-", ",", "").Replace(fmt.Sprintf("reelay-%s-%s.pprof", c, workload))
 	file := filepath.Join(h.cfg.ProfileDir, name)
@@ -70,7 +84,7 @@ func (h *harness) recordProfile(ctx context.Context, addr string, c cell, worklo
 				return fmt.Errorf("go tool pprof: %v: %s", err, cum)
 			}
 			h.mu.Lock()
-			h.profiles = append(h.profiles, Profile{Title: fmt.Sprintf("%s, %s", c, workload), File: file,
+			h.profiles = append(h.profiles, Profile{Title: title, File: file,
 				Top: strings.TrimSpace(string(flat)), TopCum: nodes(cum)})
 			h.mu.Unlock()
 			return nil

@@ -31,8 +31,12 @@ type Row struct {
 	// event (keeps up only: HasLag).
 	Lag    time.Duration
 	HasLag bool
-	// Ratio is Reelay's Rate over the baseline's in the same cell (Reelay rows).
-	Ratio float64
+	// Ratio is Reelay's Rate over the baseline's in the same cell (Reelay
+	// rows); RatioLow and RatioHigh are the lowest and highest ratio of one
+	// round, when there were several.
+	Ratio, RatioLow, RatioHigh float64
+	// Rounds is how many rounds the row is the median of.
+	Rounds int
 	// Err says why the row has no numbers.
 	Err string
 }
@@ -78,8 +82,8 @@ func (r *Results) Markdown() string {
 	c := r.cfg
 	fmt.Fprintf(&b, "## Reelay throughput, %s\n\n", r.started.Format("2006-01-02 15:04"))
 	fmt.Fprintf(&b, "`%s` on %d cores (%s), %s, reelay %s.  \n", c.Command, runtime.NumCPU(), cpuModel(), runtime.Version(), r.commit)
-	fmt.Fprintf(&b, "Ingest: %d connections for %s. Drain: %d views preloaded. Keeps up: %s. %d partitions, %d movie ids.\n\n",
-		c.Connections, c.Duration, c.Events, c.Duration, c.Partitions, c.Movies)
+	fmt.Fprintf(&b, "Ingest: %d connections for %s. Drain: %d views preloaded. Keeps up: %s. %d partitions, %d movie ids. %d round(s) of each.\n\n",
+		c.Connections, c.Duration, c.Events, c.Duration, c.Partitions, c.Movies, c.Rounds)
 	b.WriteString("| workload | broker | database | contender | events | events/s | p50 | p99 | CPU/event | peak RSS | lag | Reelay ÷ baseline |\n")
 	b.WriteString("| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 	for _, row := range r.Rows {
@@ -95,6 +99,9 @@ func (r *Results) Markdown() string {
 		}
 		if row.Ratio > 0 {
 			cells[11] = fmt.Sprintf("%.2f×", row.Ratio)
+			if row.RatioHigh > 0 {
+				cells[11] += fmt.Sprintf(" (%.2f–%.2f)", row.RatioLow, row.RatioHigh)
+			}
 		}
 		fmt.Fprintf(&b, "| %s |\n", strings.Join(cells, " | "))
 	}
@@ -108,7 +115,8 @@ func (r *Results) Markdown() string {
   events/s = accepted events ÷ (first request → that moment); CPU/event over the whole run.
 - **baseline**: test/bench/baseline (net/http + one Sarama SyncProducer; franz-go groups applying each poll in one
   transaction); keeps up runs its ingest and drain processes side by side, their CPU and RSS summed.
-- **Reelay ÷ baseline**: Reelay's events/s over the baseline's in the same cell; below 1 is slower.
+- **Reelay ÷ baseline**: Reelay's events/s over the baseline's in the same cell; below 1 is slower. With several rounds
+  (-rounds), each row is the contender's median round, and the brackets give the lowest and highest ratio of one round.
 - CPU and RSS are the contender's processes only: not PostgreSQL's or Apache Kafka's (SQLite runs inside the process), nor
   the harness's, which runs the load generator and the embedded broker on the same cores.
 `)
