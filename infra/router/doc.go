@@ -1,10 +1,10 @@
 // Package router runs events.Consumers on one Watermill router. Every
 // handler gets the same middleware, once, outermost first:
 //
-//	correlation → consume span → outcome → dead letter → failure record → retry → attempt record → attempt events → recoverer → batcher → inbox → dispatch
+//	decode → correlation → consume span → outcome → dead letter → failure record → retry → attempt record → attempt events → recoverer → batcher → inbox → dispatch
 //
 // (one file each, the two tracing ones in tracing.go and absent when
-// tracing is off; the batcher applies the events of batch routes together
+// tracing is off; decode reads the envelope once, for the others; the batcher applies the events of batch routes together
 // and sends the rest, and any event of a failed batch, on to the inbox)
 // so a handler sees each event at least once, in key order per partition; a
 // transient error is retried with exponential backoff and jitter; a permanent
