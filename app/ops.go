@@ -100,10 +100,15 @@ func indexDeadLetters(lc fx.Lifecycle, b Brokers, sec kafka.Security, cfg config
 	for i, g := range gs {
 		topics[i] = events.DeadLetterTopic(g)
 	}
-	r, err := kafka.NewDeadLetterReader(b, DeadLetterIndexGroup, topics, cfg.KafkaSessionTimeout, logger, kafka.WithSecurity(sec))
-	if err != nil {
+	// The reader's client joins its group as soon as it exists: it is made
+	// at start, not here, so that a start-up that fails earlier leaves no
+	// client behind (dialling a stopped broker and logging after the
+	// failure's last line). Run closes it.
+	var r *kafka.DeadLetterReader
+	lc.Append(fx.Hook{OnStart: func(context.Context) (err error) {
+		r, err = kafka.NewDeadLetterReader(b, DeadLetterIndexGroup, topics, cfg.KafkaSessionTimeout, logger, kafka.WithSecurity(sec))
 		return err
-	}
+	}})
 	runInBackground(lc, func(ctx context.Context) {
 		r.Run(ctx, func(ctx context.Context, recs []*kgo.Record) error {
 			rs := make([]ops.Record, len(recs))

@@ -22,9 +22,10 @@ type DeadLetterReader struct {
 	logger *slog.Logger
 }
 
-// NewDeadLetterReader prepares a reader of topics as group, a member the
-// group drops after sessionTimeout without heartbeats; it connects on first
-// use.
+// NewDeadLetterReader makes a reader of topics as group, a member the group
+// drops after sessionTimeout without heartbeats. Its client starts joining
+// the group at once: make it when the reader is to run, and Run it (Run
+// closes it).
 func NewDeadLetterReader(brokers []string, group string, topics []string, sessionTimeout time.Duration, logger *slog.Logger, opts ...Option) (*DeadLetterReader, error) {
 	sec := applyOptions(opts).security
 	cl, err := kgo.NewClient(append([]kgo.Opt{
