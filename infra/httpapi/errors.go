@@ -118,6 +118,9 @@ func decodeJSON(c echo.Context, v any) error {
 // isJSON reports whether a Content-Type is application/json or a +json type,
 // with any parameters.
 func isJSON(contentType string) bool {
+	if contentType == echo.MIMEApplicationJSON {
+		return true // the common case, without parsing
+	}
 	mt, _, err := mime.ParseMediaType(contentType)
 	return err == nil && (mt == echo.MIMEApplicationJSON || strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json"))
 }
