@@ -57,15 +57,14 @@ func recordViews(ctx context.Context, tx writeTx, views []analytics.View) error 
 	})
 	movies, users := map[string]*movieViews{}, map[string]int64{}
 	var movieOrder, userOrder []string
-	raw := make([]any, 0, 5*len(views))
-	pairs := make([]any, 0, 2*len(views))
-	for _, v := range views {
-		var watched int64
+	n := len(views)
+	ids, movieIDs, userIDs, watched, at := make([]string, n), make([]string, n), make([]string, n), make([]int64, n), make([]int64, n)
+	for i, v := range views {
+		var w int64
 		if v.WatchedSeconds != nil {
-			watched = *v.WatchedSeconds
+			w = *v.WatchedSeconds
 		}
-		raw = append(raw, v.EventID, v.MovieID, v.UserID, watched, millis(v.At))
-		pairs = append(pairs, v.MovieID, v.UserID)
+		ids[i], movieIDs[i], userIDs[i], watched[i], at[i] = v.EventID, v.MovieID, v.UserID, w, millis(v.At)
 		m := movies[v.MovieID]
 		if m == nil {
 			m = &movieViews{}
@@ -73,7 +72,7 @@ func recordViews(ctx context.Context, tx writeTx, views []analytics.View) error 
 			movieOrder = append(movieOrder, v.MovieID)
 		}
 		m.views++
-		m.watched += watched
+		m.watched += w
 		m.last = max(m.last, millis(v.At))
 		if _, ok := users[v.UserID]; !ok {
 			userOrder = append(userOrder, v.UserID)
@@ -82,8 +81,9 @@ func recordViews(ctx context.Context, tx writeTx, views []analytics.View) error 
 	}
 	slices.Sort(movieOrder)
 	slices.Sort(userOrder)
-	rows, err := tx.QueryContext(ctx, `INSERT INTO movie_viewers (movie_id, user_id) VALUES `+placeholders(len(views), 2)+
-		` ON CONFLICT DO NOTHING RETURNING movie_id`, pairs...)
+	source, args := tx.rows(1, movieIDs, userIDs)
+	rows, err := tx.QueryContext(ctx, `INSERT INTO movie_viewers (movie_id, user_id) `+source+
+		` ON CONFLICT DO NOTHING RETURNING movie_id`, args...)
 	if err != nil {
 		return err
 	}
@@ -98,51 +98,35 @@ func recordViews(ctx context.Context, tx writeTx, views []analytics.View) error 
 	if err := rows.Close(); err != nil {
 		return err
 	}
-	stats := make([]any, 0, 5*len(movieOrder))
-	for _, id := range movieOrder {
+	k := len(movieOrder)
+	statViews, statNew, statWatched, statLast := make([]int64, k), make([]int64, k), make([]int64, k), make([]int64, k)
+	for i, id := range movieOrder {
 		m := movies[id]
-		stats = append(stats, id, m.views, m.newViewers, m.watched, m.last)
+		statViews[i], statNew[i], statWatched[i], statLast[i] = m.views, m.newViewers, m.watched, m.last
 	}
-	perUser := make([]any, 0, 2*len(userOrder))
-	for _, id := range userOrder {
-		perUser = append(perUser, id, users[id])
+	perUser := make([]int64, len(userOrder))
+	for i, id := range userOrder {
+		perUser[i] = users[id]
 	}
+	viewRows, viewArgs := tx.rows(1, ids, movieIDs, userIDs, watched, at)
+	statRows, statArgs := tx.rows(1, movieOrder, statViews, statNew, statWatched, statLast)
+	userRows, userArgs := tx.rows(1, userOrder, perUser)
 	for _, st := range []stmt{
-		{`INSERT INTO views (event_id, movie_id, user_id, watched_seconds, viewed_at) VALUES ` + placeholders(len(views), 5), raw},
-		{`INSERT INTO movie_stats (movie_id, views, unique_viewers, watched_seconds, last_viewed_at) VALUES ` + placeholders(len(movieOrder), 5) + `
+		{`INSERT INTO views (event_id, movie_id, user_id, watched_seconds, viewed_at) ` + viewRows, viewArgs},
+		{`INSERT INTO movie_stats (movie_id, views, unique_viewers, watched_seconds, last_viewed_at) ` + statRows + `
 		  ON CONFLICT (movie_id) DO UPDATE SET views = movie_stats.views + excluded.views,
 			unique_viewers = movie_stats.unique_viewers + excluded.unique_viewers,
 			watched_seconds = movie_stats.watched_seconds + excluded.watched_seconds,
 			last_viewed_at = CASE WHEN movie_stats.last_viewed_at IS NULL OR excluded.last_viewed_at > movie_stats.last_viewed_at
-				THEN excluded.last_viewed_at ELSE movie_stats.last_viewed_at END`, stats},
-		{`INSERT INTO user_stats (user_id, views) VALUES ` + placeholders(len(userOrder), 2) + `
-		  ON CONFLICT (user_id) DO UPDATE SET views = user_stats.views + excluded.views`, perUser},
+				THEN excluded.last_viewed_at ELSE movie_stats.last_viewed_at END`, statArgs},
+		{`INSERT INTO user_stats (user_id, views) ` + userRows + `
+		  ON CONFLICT (user_id) DO UPDATE SET views = user_stats.views + excluded.views`, userArgs},
 	} {
 		if _, err := tx.ExecVaried(ctx, st.query, st.args...); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-// placeholders returns rows groups of cols numbered parameters:
-// ($1, $2), ($3, $4), ...
-func placeholders(rows, cols int) string {
-	var b strings.Builder
-	for r := range rows {
-		if r > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteByte('(')
-		for c := range cols {
-			if c > 0 {
-				b.WriteString(", ")
-			}
-			fmt.Fprintf(&b, "$%d", r*cols+c+1)
-		}
-		b.WriteByte(')')
-	}
-	return b.String()
 }
 
 // RecordAction stores the action, counts it for the user and, for like,

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 )
 
@@ -182,21 +181,18 @@ func (db *DB) ApplyBatch(ctx context.Context, group string, eventIDs []string,
 // claimAll inserts the inbox rows of eventIDs and returns the positions of
 // those it inserted.
 func (u *unit) claimAll(ctx context.Context, eventIDs []string) ([]int, error) {
-	var q strings.Builder
-	q.WriteString(`INSERT INTO inbox (consumer_group, event_id, processed_at) VALUES `)
-	args := make([]any, 0, len(eventIDs)+2)
-	args = append(args, u.group, millis(time.Now()))
 	// In id order, so that two batches holding the same events (after a
 	// rebalance) lock their inbox rows in the same order.
-	for i, id := range slices.Sorted(slices.Values(eventIDs)) {
-		if i > 0 {
-			q.WriteString(", ")
-		}
-		fmt.Fprintf(&q, "($1, $%d, $2)", i+3)
-		args = append(args, id)
+	ids := slices.Sorted(slices.Values(eventIDs))
+	groups, at := make([]string, len(ids)), make([]int64, len(ids))
+	now := millis(time.Now())
+	for i := range ids {
+		groups[i], at[i] = u.group, now
 	}
-	q.WriteString(` ON CONFLICT DO NOTHING RETURNING event_id`)
-	rows, err := u.writer().QueryContext(ctx, q.String(), args...)
+	w := u.writer()
+	source, args := w.rows(1, groups, ids, at)
+	rows, err := w.QueryContext(ctx, `INSERT INTO inbox (consumer_group, event_id, processed_at) `+source+
+		` ON CONFLICT DO NOTHING RETURNING event_id`, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -97,12 +97,13 @@ func (s *Movies) CountViews(ctx context.Context, views []movie.ViewCount) error 
 		return err
 	}
 	for chunk := range slices.Chunk(views, 1000) {
-		args := make([]any, 0, 3*len(chunk))
-		for _, v := range chunk {
-			args = append(args, v.MovieID, v.N, millis(v.At))
+		ids, ns, at := make([]string, len(chunk)), make([]int64, len(chunk)), make([]int64, len(chunk))
+		for i, v := range chunk {
+			ids[i], ns[i], at[i] = v.MovieID, int64(v.N), millis(v.At)
 		}
+		source, args := tx.rows(1, ids, ns, at)
 		if _, err := tx.ExecVaried(ctx, `
-			INSERT INTO movies (id, views, updated_at) VALUES `+placeholders(len(chunk), 3)+`
+			INSERT INTO movies (id, views, updated_at) `+source+`
 			ON CONFLICT (id) DO UPDATE SET views = movies.views + excluded.views,
 				updated_at = CASE WHEN excluded.updated_at > movies.updated_at THEN excluded.updated_at ELSE movies.updated_at END`,
 			args...); err != nil {

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"strings"
 	"sync"
-
-	"github.com/jackc/pgx/v5"
 )
 
 // stmtCache holds prepared write statements. SQLite's parser is a measurable
@@ -121,37 +119,91 @@ func (w writeTx) QueryRowContext(ctx context.Context, query string, args ...any)
 }
 
 // QueryContext runs a query that returns rows in the transaction. Its
-// statements vary with their number of rows and are not prepared.
+// statements may vary with their number of rows (rows, on SQLite) and are
+// not put in the statement cache.
 func (w writeTx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	ctx, err := w.context(ctx)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := w.tx.QueryContext(ctx, query, w.varied(args)...)
+	rows, err := w.tx.QueryContext(ctx, query, args...)
 	return rows, operation(query, err)
 }
 
-// ExecVaried runs a statement whose text varies with its number of rows: it
-// is not prepared (see varied), so the caches stay bounded.
+// ExecVaried runs a statement whose text may vary with its number of rows
+// (rows, on SQLite): it is not put in the statement cache, which stays
+// bounded.
 func (w writeTx) ExecVaried(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	ctx, err := w.context(ctx)
 	if err != nil {
 		return nil, err
 	}
-	res, err := w.tx.ExecContext(ctx, query, w.varied(args)...)
+	res, err := w.tx.ExecContext(ctx, query, args...)
 	return res, operation(query, err)
 }
 
-// varied returns the arguments of a statement whose text varies with its
-// number of rows. On PostgreSQL they are led by pgx.QueryExecModeExec: the
-// statement goes in one round trip, unnamed, instead of pgx's default of
-// preparing each new text on the connection first (a second round trip,
-// a server-side statement per row count, and a cache that churns).
-func (w writeTx) varied(args []any) []any {
-	if !w.db.postgres {
-		return args
+// rows is the source of a multi-row write's rows: on PostgreSQL each column
+// is one array parameter, unnested, so that the statement's text does not
+// vary with its number of rows and pgx prepares it once per connection (a
+// VALUES list of a few hundred rows was parsed and planned anew for every
+// batch); on SQLite it is a VALUES list of numbered parameters. cols are
+// the columns, each a []string or []int64, all of one length; from is the
+// number of the first parameter. Rows keep their order.
+func (w writeTx) rows(from int, cols ...any) (source string, args []any) {
+	if w.db.postgres {
+		var b strings.Builder
+		b.WriteString("SELECT * FROM unnest(")
+		for i, c := range cols {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			typ := "bigint"
+			if _, ok := c.([]string); ok {
+				typ = "text"
+			}
+			fmt.Fprintf(&b, "$%d::%s[]", from+i, typ)
+		}
+		b.WriteString(")")
+		return b.String(), cols
 	}
-	return append([]any{pgx.QueryExecModeExec}, args...)
+	n := columnLen(cols[0])
+	args = make([]any, 0, n*len(cols))
+	for r := range n {
+		for _, c := range cols {
+			switch c := c.(type) {
+			case []string:
+				args = append(args, c[r])
+			case []int64:
+				args = append(args, c[r])
+			}
+		}
+	}
+	var b strings.Builder
+	b.WriteString("VALUES ")
+	for r := range n {
+		if r > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteByte('(')
+		for c := range cols {
+			if c > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "$%d", from+r*len(cols)+c)
+		}
+		b.WriteByte(')')
+	}
+	return b.String(), args
+}
+
+func columnLen(c any) int {
+	switch c := c.(type) {
+	case []string:
+		return len(c)
+	case []int64:
+		return len(c)
+	}
+	panic(fmt.Sprintf("sqlstore: a column of %T", c))
 }
 
 // operation names the statement that failed by its first words ("INSERT
