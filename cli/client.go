@@ -11,6 +11,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/reelay/reelay/ops"
 )
 
 // client calls one instance's admin API (/admin/v1). Each request has its
@@ -180,11 +182,6 @@ type recordsAnswer struct {
 	Next    string   `json:"next"`
 }
 
-type position struct {
-	Partition int32 `json:"partition"`
-	Offset    int64 `json:"offset"`
-}
-
 type record struct {
 	Group          string            `json:"group"`
 	Partition      int32             `json:"partition"`
@@ -229,22 +226,9 @@ type discardNote struct {
 	Reason string  `json:"reason"`
 }
 
-// filter selects dead letters of one group; set fields are combined with
-// AND. Partition and offsets are positions in the dead-letter topic.
-type filter struct {
-	All        bool       `json:"all,omitempty"`
-	Handler    string     `json:"handler,omitempty"`
-	Key        string     `json:"key,omitempty"`
-	Error      string     `json:"error,omitempty"`
-	Partition  *int32     `json:"partition,omitempty"`
-	FromOffset *int64     `json:"fromOffset,omitempty"`
-	ToOffset   *int64     `json:"toOffset,omitempty"`
-	Records    []position `json:"records,omitempty"`
-}
-
 type replayRequest struct {
-	Filter filter `json:"filter"`
-	DryRun bool   `json:"dryRun"`
+	Filter ops.Filter `json:"filter"`
+	DryRun bool       `json:"dryRun"`
 }
 
 type dryRunAnswer struct {
@@ -275,9 +259,9 @@ type replay struct {
 }
 
 type discardRequest struct {
-	Filter filter `json:"filter"`
-	Reason string `json:"reason"`
-	By     string `json:"by"`
+	Filter ops.Filter `json:"filter"`
+	Reason string     `json:"reason"`
+	By     string     `json:"by"`
 }
 
 type discardAnswer struct {

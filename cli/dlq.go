@@ -15,6 +15,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/reelay/reelay/ops"
 )
 
 func dlqCommand(e *env) *cobra.Command {
@@ -320,8 +322,8 @@ func (ff *filterFlags) register(f *pflag.FlagSet) {
 
 // filter checks the flags and builds the API's filter: at least one
 // filter, or --all alone.
-func (ff *filterFlags) filter(f *pflag.FlagSet) (filter, error) {
-	var flt filter
+func (ff *filterFlags) filter(f *pflag.FlagSet) (ops.Filter, error) {
+	var flt ops.Filter
 	flt.Handler = ff.handler
 	flt.Key = ff.key
 	flt.Error = ff.errSub
@@ -353,7 +355,7 @@ func (ff *filterFlags) filter(f *pflag.FlagSet) (filter, error) {
 		if !ok || perr != nil || oerr != nil || pn < 0 || on < 0 {
 			return flt, usageErrorf("--record %q: want PARTITION:OFFSET, e.g. 0:12", s)
 		}
-		flt.Records = append(flt.Records, position{Partition: int32(pn), Offset: on})
+		flt.Records = append(flt.Records, ops.RecordRef{Partition: int32(pn), Offset: on})
 	}
 	some := flt.Handler != "" || flt.Key != "" || flt.Error != "" || flt.Partition != nil ||
 		flt.FromOffset != nil || flt.ToOffset != nil || len(flt.Records) > 0
