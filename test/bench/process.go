@@ -107,6 +107,56 @@ func (p *proc) cpu() time.Duration {
 	return time.Duration(user+sys) * time.Second / userHz
 }
 
+// serversCPU is the CPU time (user + system, with that of exited
+// children) of the servers of cell c: every PostgreSQL process on the
+// machine in a postgres cell, every Apache Kafka (java) process in a kafka
+// cell. It is what a contender's events cost besides its own processes;
+// zero in the embedded+sqlite cell.
+func serversCPU(c cell) servers {
+	var out servers
+	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
+	for _, file := range stats {
+		raw, err := os.ReadFile(file)
+		if err != nil {
+			continue // exited meanwhile
+		}
+		open, close := bytes.IndexByte(raw, '('), bytes.LastIndexByte(raw, ')')
+		if open < 0 || close < open {
+			continue
+		}
+		var sum *time.Duration
+		switch string(raw[open+1 : close]) {
+		case "postgres":
+			if c.db == dbPostgres {
+				sum = &out.db
+			}
+		case "java":
+			if c.broker == brokerKafka {
+				sum = &out.broker
+			}
+		}
+		f := strings.Fields(string(raw[close+1:]))
+		if sum == nil || len(f) < 15 {
+			continue
+		}
+		for _, i := range []int{11, 12, 13, 14} { // utime, stime, cutime, cstime
+			n, _ := strconv.ParseInt(f[i], 10, 64)
+			*sum += time.Duration(n) * time.Second / userHz
+		}
+	}
+	return out
+}
+
+// servers is CPU time of a cell's database and broker.
+type servers struct{ db, broker time.Duration }
+
+func (s servers) sub(o servers) servers { return servers{s.db - o.db, s.broker - o.broker} }
+
+// per divides both by n events.
+func (s servers) per(n int64) servers {
+	return servers{s.db / time.Duration(n), s.broker / time.Duration(n)}
+}
+
 // peakRSS is the process's peak resident set size (VmHWM) in bytes.
 func (p *proc) peakRSS() int64 {
 	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))

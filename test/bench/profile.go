@@ -31,8 +31,31 @@ func nodes(top []byte) string {
 	return strings.TrimSpace(s)
 }
 
+// saveHeap writes Reelay's heap profile (in use and allocated, at the end
+// of the CPU profile: still inside the drain) to file.
+func (h *harness) saveHeap(ctx context.Context, addr, file string) error {
+	url := fmt.Sprintf("http://%s/debug/pprof/heap", addr)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: %d %s", url, resp.StatusCode, raw)
+	}
+	return os.WriteFile(file, raw, 0o644)
+}
+
 // recordProfile asks Reelay's pprof listener (REELAY_PPROF_ADDR) for a CPU
-// profile of -profile-time, writes it to -profile and keeps the top of
+// profile of -profile-time, writes it and a heap profile to -profile and keeps the top of
 // `go tool pprof -top` for the report. The channel yields when done.
 //
 // With several rounds only the first is profiled: it returns nil for the
@@ -73,6 +96,9 @@ func (h *harness) recordProfile(ctx context.Context, addr string, c cell, worklo
 				return fmt.Errorf("%s: %d %s", url, resp.StatusCode, raw)
 			}
 			if err := os.WriteFile(file, raw, 0o644); err != nil {
+				return err
+			}
+			if err := h.saveHeap(ctx, addr, strings.TrimSuffix(file, ".pprof")+"-heap.pprof"); err != nil {
 				return err
 			}
 			flat, err := exec.CommandContext(ctx, "go", "tool", "pprof", "-top", "-nodecount=10", h.reelay, file).CombinedOutput()

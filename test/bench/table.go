@@ -24,6 +24,11 @@ type Row struct {
 	// CPUPerEvent is the contender's CPU time (user + system, all its
 	// processes) over the measured window per event.
 	CPUPerEvent time.Duration
+	// ServersCPUPerEvent is the cell's PostgreSQL and Apache Kafka CPU time
+	// over the same window per event (serversCPU; zero in the
+	// embedded+sqlite cell, whose broker and database run inside the
+	// harness and the contender).
+	ServersCPUPerEvent servers
 	// PeakRSS is the peak resident set (VmHWM) in bytes, summed over the
 	// contender's processes.
 	PeakRSS int64
@@ -84,23 +89,26 @@ func (r *Results) Markdown() string {
 	fmt.Fprintf(&b, "`%s` on %d cores (%s), %s, reelay %s.  \n", c.Command, runtime.NumCPU(), cpuModel(), runtime.Version(), r.commit)
 	fmt.Fprintf(&b, "Ingest: %d connections for %s. Drain: %d views preloaded. Keeps up: %s. %d partitions, %d movie ids. %d round(s) of each.\n\n",
 		c.Connections, c.Duration, c.Events, c.Duration, c.Partitions, c.Movies, c.Rounds)
-	b.WriteString("| workload | broker | database | contender | events | events/s | p50 | p99 | CPU/event | peak RSS | lag | Reelay ÷ baseline |\n")
-	b.WriteString("| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
+	b.WriteString("| workload | broker | database | contender | events | events/s | p50 | p99 | CPU/event | PostgreSQL + Kafka CPU/event | peak RSS | lag | Reelay ÷ baseline |\n")
+	b.WriteString("| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 	for _, row := range r.Rows {
 		if row.Err != "" {
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | failed: %s | | | | | | | |\n", row.Workload, row.Broker, row.Database, row.Contender,
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | failed: %s | | | | | | | | |\n", row.Workload, row.Broker, row.Database, row.Contender,
 				strings.ReplaceAll(row.Err, "|", `\|`))
 			continue
 		}
 		cells := []string{row.Workload, row.Broker, row.Database, row.Contender, thousands(float64(row.Events)), thousands(row.Rate),
-			millis(row.P50), millis(row.P99), micros(row.CPUPerEvent), megabytes(row.PeakRSS), "", ""}
+			millis(row.P50), millis(row.P99), micros(row.CPUPerEvent), "", megabytes(row.PeakRSS), "", ""}
+		if s := row.ServersCPUPerEvent; s.db > 0 || s.broker > 0 {
+			cells[9] = micros(s.db) + " + " + micros(s.broker)
+		}
 		if row.HasLag {
-			cells[10] = seconds(row.Lag)
+			cells[11] = seconds(row.Lag)
 		}
 		if row.Ratio > 0 {
-			cells[11] = fmt.Sprintf("%.2f×", row.Ratio)
+			cells[12] = fmt.Sprintf("%.2f×", row.Ratio)
 			if row.RatioHigh > 0 {
-				cells[11] += fmt.Sprintf(" (%.2f–%.2f)", row.RatioLow, row.RatioHigh)
+				cells[12] += fmt.Sprintf(" (%.2f–%.2f)", row.RatioLow, row.RatioHigh)
 			}
 		}
 		fmt.Fprintf(&b, "| %s |\n", strings.Join(cells, " | "))
@@ -118,7 +126,9 @@ func (r *Results) Markdown() string {
 - **Reelay ÷ baseline**: Reelay's events/s over the baseline's in the same cell; below 1 is slower. With several rounds
   (-rounds), each row is the contender's median round, and the brackets give the lowest and highest ratio of one round.
 - CPU and RSS are the contender's processes only: not PostgreSQL's or Apache Kafka's (SQLite runs inside the process), nor
-  the harness's, which runs the load generator and the embedded broker on the same cores.
+  the harness's, which runs the load generator and the embedded broker on the same cores. PostgreSQL + Kafka
+  CPU/event is their processes' CPU over the same window ÷ the same events (the harness's polls of the read models
+  included); the machine's cores are shared, so a contender that costs its servers more leaves itself less.
 `)
 	for _, p := range r.Profiles {
 		fmt.Fprintf(&b, "\n### CPU profile: Reelay, %s\n\n`%s`\n\n```\n%s\n```\n\nBy cumulative time:\n\n```\n%s\n```\n",

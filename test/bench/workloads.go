@@ -36,9 +36,9 @@ func (h *harness) ingest(ctx context.Context, c cell, b *broker, who string) Row
 	if profiling {
 		profile = h.recordProfile(ctx, svc.pprof, c, "ingest")
 	}
-	cpu0 := svc.procs.cpu()
+	cpu0, servers0 := svc.procs.cpu(), serversCPU(c)
 	l := attack(ctx, svc.base, 0, h.cfg.Connections, h.cfg.Movies, h.cfg.Duration)
-	cpu := svc.procs.cpu() - cpu0
+	cpu, servers := svc.procs.cpu()-cpu0, serversCPU(c).sub(servers0)
 	if profile != nil {
 		if err := <-profile; err != nil {
 			h.logf("profile: %v", err)
@@ -53,6 +53,7 @@ func (h *harness) ingest(ctx context.Context, c cell, b *broker, who string) Row
 	row.Events, row.Rate = l.accepted, l.rate()
 	row.P50, row.P99 = l.p50, l.p99
 	row.CPUPerEvent = cpu / time.Duration(l.accepted)
+	row.ServersCPUPerEvent = servers.per(l.accepted)
 	row.PeakRSS = svc.procs.peakRSS()
 	return row
 }
@@ -82,12 +83,13 @@ func (h *harness) drain(ctx context.Context, c cell, b *broker, who string, grou
 		return row.failed(err)
 	}
 	defer svc.procs.stop()
-	started := time.Now()
+	started, srvStarted := time.Now(), serversCPU(c)
 
 	total := int64(h.cfg.Events)
 	var (
 		t0, t1     time.Time
 		cpu0, cpu1 time.Duration
+		srv0, srv1 servers
 		done       int64 // events applied before t0, averaged over the groups
 		profile    <-chan error
 	)
@@ -100,21 +102,21 @@ func (h *harness) drain(ctx context.Context, c cell, b *broker, who string, grou
 			return row.failed(fmt.Errorf("not drained within %s: read models count %v of %d", h.cfg.Timeout, models.counts(ctx), total))
 		}
 		counts := models.counts(ctx)
-		now, cpu := time.Now(), svc.procs.cpu()
+		now, cpu, srv := time.Now(), svc.procs.cpu(), serversCPU(c)
 		switch {
 		case t0.IsZero() && atLeast(counts, total):
 			// Drained between two polls: measure from the process's start.
-			t0, t1, cpu1 = started, now, cpu
+			t0, t1, cpu1, srv0, srv1 = started, now, cpu, srvStarted, srv
 		case t0.IsZero() && !atLeast(counts, 1):
 			// Not every group has applied an event yet: joining, catching up.
 		case t0.IsZero():
-			t0, cpu0 = now, cpu
+			t0, cpu0, srv0 = now, cpu, srv
 			done = sum(counts) / int64(len(counts))
 			if profiling {
 				profile = h.recordProfile(ctx, svc.pprof, c, row.Workload)
 			}
 		case atLeast(counts, total):
-			t1, cpu1 = now, cpu
+			t1, cpu1, srv1 = now, cpu, srv
 		}
 		if t1.IsZero() {
 			time.Sleep(pollEvery)
@@ -124,6 +126,7 @@ func (h *harness) drain(ctx context.Context, c cell, b *broker, who string, grou
 	row.Events = applied
 	row.Rate = float64(applied) / t1.Sub(t0).Seconds()
 	row.CPUPerEvent = (cpu1 - cpu0) / time.Duration(applied)
+	row.ServersCPUPerEvent = srv1.sub(srv0).per(applied)
 	row.PeakRSS = svc.procs.peakRSS()
 	if profile != nil {
 		if err := <-profile; err != nil {
@@ -154,7 +157,7 @@ func (h *harness) keepsUp(ctx context.Context, c cell, b *broker, who string, ra
 	}
 	defer svc.procs.stop()
 
-	cpu0 := svc.procs.cpu()
+	cpu0, servers0 := svc.procs.cpu(), serversCPU(c)
 	l := attack(ctx, svc.base, rate, h.cfg.Connections, h.cfg.Movies, h.cfg.Duration)
 	if l.accepted == 0 {
 		return row.failed(fmt.Errorf("no 202: %s", l.firstFailure))
@@ -176,6 +179,7 @@ func (h *harness) keepsUp(ctx context.Context, c cell, b *broker, who string, ra
 	row.Lag = max(0, caughtUp.Sub(l.lastAccepted))
 	row.HasLag = true
 	row.CPUPerEvent = (svc.procs.cpu() - cpu0) / time.Duration(l.accepted)
+	row.ServersCPUPerEvent = serversCPU(c).sub(servers0).per(l.accepted)
 	row.PeakRSS = svc.procs.peakRSS()
 	return row
 }
