@@ -45,6 +45,11 @@ type Config struct {
 	KafkaDir, PostgresDir string
 	// Timeout bounds each wait for a drain or a catch-up.
 	Timeout time.Duration
+	// WarmUp is how long Apache Kafka is loaded, unmeasured, after it
+	// starts: a JVM runs its hot paths interpreted until the JIT has
+	// compiled them, so without it whoever goes first pays the broker's
+	// warm-up (up to 3× its CPU per event, measured). 0 skips it.
+	WarmUp time.Duration
 	// Rounds runs each workload this many times per contender, alternating
 	// which contender goes first; the table shows each contender's median
 	// round and the range of the per-round ratios (runs vary by up to 2×

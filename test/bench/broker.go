@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/IBM/sarama"
@@ -63,6 +64,12 @@ func (h *harness) broker(ctx context.Context, kind string) (*broker, error) {
 			return nil, err
 		}
 		h.kafka = strings.Split(out, ",")
+		if h.cfg.WarmUp > 0 {
+			h.logf("warming Apache Kafka up for %s", h.cfg.WarmUp)
+			if err := (&broker{addrs: h.kafka}).warmUp(ctx, h.cfg.Partitions, h.cfg.Movies, h.cfg.WarmUp); err != nil {
+				return nil, fmt.Errorf("warm-up: %w", err)
+			}
+		}
 	}
 	return &broker{addrs: h.kafka}, nil
 }
@@ -248,6 +255,65 @@ func (b *broker) preload(ctx context.Context, n, movies int) error {
 	mu.Lock()
 	defer mu.Unlock()
 	return first
+}
+
+// warmUp loads the broker the way the workloads do, unmeasured, for about
+// d: 64 producers sending one record at a time (many small produce
+// requests, like an ingest), then a consumer group reading everything
+// they sent (fetches, like a drain).
+func (b *broker) warmUp(ctx context.Context, partitions, movies int, d time.Duration) error {
+	if err := b.reset(ctx, partitions); err != nil {
+		return err
+	}
+	pcl, err := kgo.NewClient(kgo.SeedBrokers(b.addrs...), kgo.DefaultProduceTopic(events.TopicMovieViews),
+		kgo.MetadataMinAge(200*time.Millisecond))
+	if err != nil {
+		return err
+	}
+	defer pcl.Close()
+	var (
+		sent atomic.Int64
+		wg   sync.WaitGroup
+		errs = make(chan error, 64)
+	)
+	until := time.Now().Add(d * 2 / 3)
+	for g := range 64 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := g; time.Now().Before(until) && ctx.Err() == nil; i += 64 {
+				movie := movieID(i, movies)
+				rec := &kgo.Record{Key: []byte(movie), Value: fmt.Appendf(nil, `{"movieId":%q,"userId":"u%d","watchedSeconds":1}`, movie, i%100),
+					Headers: []kgo.RecordHeader{{Key: events.HeaderID, Value: []byte(uuid.NewString())}, {Key: events.HeaderType, Value: []byte(events.TypeMovieViewed)}}}
+				if err := pcl.ProduceSync(ctx, rec).FirstErr(); err != nil {
+					errs <- err
+					return
+				}
+				sent.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		return err
+	}
+	ccl, err := kgo.NewClient(kgo.SeedBrokers(b.addrs...), kgo.ConsumeTopics(events.TopicMovieViews),
+		kgo.ConsumerGroup("bench-warmup"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		return err
+	}
+	defer ccl.Close()
+	ctx, cancel := context.WithTimeout(ctx, max(d, time.Minute))
+	defer cancel()
+	for read := int64(0); read < sent.Load(); {
+		fetches := ccl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			return fmt.Errorf("read %d of %d records: %w", read, sent.Load(), ctx.Err())
+		}
+		read += int64(fetches.NumRecords())
+	}
+	return nil
 }
 
 // movieID is the key of the i-th event of a load over movies ids.

@@ -87,6 +87,7 @@ func main() {
 	flag.StringVar(&cfg.KafkaDir, "kafka-dir", cfg.KafkaDir, "directory of the Apache Kafka node (kafka.sh up-single)")
 	flag.StringVar(&cfg.PostgresDir, "pg-dir", cfg.PostgresDir, "directory of the PostgreSQL server (postgres.sh up)")
 	flag.DurationVar(&cfg.Timeout, "timeout", cfg.Timeout, "longest wait for a drain or a catch-up before the row fails")
+	flag.DurationVar(&cfg.WarmUp, "warmup", cfg.WarmUp, "unmeasured load on Apache Kafka after it starts, so that its JIT has compiled the hot paths before the first contender runs (0: none)")
 	flag.BoolVar(&cfg.Keep, "keep", false, "keep the work directory (binaries, logs, SQLite files)")
 	flag.IntVar(&cfg.Rounds, "rounds", cfg.Rounds, "rounds of each workload per contender; the table shows the median")
 	flag.Parse()
@@ -124,6 +125,7 @@ func defaultConfig() Config {
 		KafkaDir:    filepath.Join(tmp, "reelay-bench-kafka"),
 		PostgresDir: filepath.Join(tmp, "reelay-bench-pg"),
 		Timeout:     10 * time.Minute,
+		WarmUp:      20 * time.Second,
 		Rounds:      1,
 	}
 }

@@ -87,8 +87,8 @@ func (r *Results) Markdown() string {
 	c := r.cfg
 	fmt.Fprintf(&b, "## Reelay throughput, %s\n\n", r.started.Format("2006-01-02 15:04"))
 	fmt.Fprintf(&b, "`%s` on %d cores (%s), %s, reelay %s.  \n", c.Command, runtime.NumCPU(), cpuModel(), runtime.Version(), r.commit)
-	fmt.Fprintf(&b, "Ingest: %d connections for %s. Drain: %d views preloaded. Keeps up: %s. %d partitions, %d movie ids. %d round(s) of each.\n\n",
-		c.Connections, c.Duration, c.Events, c.Duration, c.Partitions, c.Movies, c.Rounds)
+	fmt.Fprintf(&b, "Ingest: %d connections for %s. Drain: %d views preloaded. Keeps up: %s. %d partitions, %d movie ids. %d round(s) of each. Apache Kafka warmed up for %s before the first.\n\n",
+		c.Connections, c.Duration, c.Events, c.Duration, c.Partitions, c.Movies, c.Rounds, c.WarmUp)
 	b.WriteString("| workload | broker | database | contender | events | events/s | p50 | p99 | CPU/event | PostgreSQL + Kafka CPU/event | peak RSS | lag | Reelay ÷ baseline |\n")
 	b.WriteString("| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 	for _, row := range r.Rows {
