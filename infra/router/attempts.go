@@ -19,7 +19,7 @@ import (
 func attemptRecord(now func() time.Time, maxRetries int, logger *slog.Logger) message.HandlerMiddleware {
 	return func(h message.HandlerFunc) message.HandlerFunc {
 		return func(msg *message.Message) ([]*message.Message, error) {
-			n, _ := strconv.Atoi(msg.Metadata.Get(events.DLQAttempts))
+			n := attemptsOf(msg)
 			msg.Metadata.Set(events.DLQAttempts, strconv.Itoa(n+1))
 			ctx := msg.Context()
 			out, err := h(msg)
@@ -37,4 +37,16 @@ func attemptRecord(now func() time.Time, maxRetries int, logger *slog.Logger) me
 			return out, err
 		}
 	}
+}
+
+// attemptsOf is the attempts attemptRecord counted on msg so far: 0 before
+// the first (without parsing an empty header, which costs an error value
+// on every message).
+func attemptsOf(msg *message.Message) int {
+	v := msg.Metadata.Get(events.DLQAttempts)
+	if v == "" {
+		return 0
+	}
+	n, _ := strconv.Atoi(v)
+	return n
 }

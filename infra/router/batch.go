@@ -43,6 +43,7 @@ type batcher struct {
 	mu      sync.Mutex
 	pending map[string]*batch // the gathering batch, by event type
 	running map[string]bool   // a batch of the type is being applied
+	last    map[string]int    // the size of the type's last batch: the next one's starting capacity
 }
 
 var errBatchPanicked = errors.New("batch panicked")
@@ -54,13 +55,13 @@ type batch struct {
 	data  []any         // decoded by the route's Check
 	turn  chan struct{} // closed when the batch may be applied
 	done  chan struct{} // closed once applied
-	fresh map[int]bool  // positions applied now (not before)
+	fresh []bool        // by position: applied now (not before)
 	err   error
 }
 
 func newBatcher(c events.Consumer, ib Inbox, grace time.Duration, logger *slog.Logger) *batcher {
 	return &batcher{consumer: c, inbox: ib, grace: grace, logger: logger, sequenced: kafka.Sequenced,
-		pending: map[string]*batch{}, running: map[string]bool{}}
+		pending: map[string]*batch{}, running: map[string]bool{}, last: map[string]int{}}
 }
 
 // middleware sends events of batch routes through a batch and everything
@@ -97,7 +98,9 @@ func (b *batcher) submit(msg *message.Message, route events.Route, env events.En
 	b.mu.Lock()
 	bt := b.pending[env.Type]
 	if bt == nil {
-		bt = &batch{route: route, turn: make(chan struct{}), done: make(chan struct{})}
+		n := b.last[env.Type] // under load, batches of a type are about the same size
+		bt = &batch{route: route, turn: make(chan struct{}), done: make(chan struct{}),
+			ids: make([]string, 0, n), envs: make([]events.Envelope, 0, n), data: make([]any, 0, n)}
 		b.pending[env.Type] = bt
 	}
 	pos := len(bt.ids)
@@ -117,7 +120,7 @@ func (b *batcher) submit(msg *message.Message, route events.Route, env events.En
 		b.lead(msg.Context(), env.Type, bt)
 	}
 	<-bt.done
-	return bt.fresh[pos], bt.err
+	return bt.err == nil && bt.fresh[pos], bt.err
 }
 
 // lead applies the batch, then hands the turn to the batch that gathered
@@ -126,6 +129,7 @@ func (b *batcher) submit(msg *message.Message, route events.Route, env events.En
 func (b *batcher) lead(routerCtx context.Context, eventType string, bt *batch) {
 	defer func() {
 		b.mu.Lock()
+		b.last[eventType] = len(bt.ids)
 		if next := b.pending[eventType]; next != nil {
 			delete(b.pending, eventType)
 			close(next.turn)
@@ -150,6 +154,9 @@ func (b *batcher) lead(routerCtx context.Context, eventType string, bt *batch) {
 		}
 	}()
 	fresh, err := b.inbox.ApplyBatch(ctx, b.consumer.Group, bt.ids, func(ctx context.Context, fresh []int) error {
+		if len(fresh) == len(bt.ids) { // none applied before: the usual case
+			return bt.route.HandleBatch(ctx, bt.envs, bt.data)
+		}
 		envs, data := make([]events.Envelope, len(fresh)), make([]any, len(fresh))
 		for i, p := range fresh {
 			envs[i], data[i] = bt.envs[p], bt.data[p]
@@ -157,7 +164,7 @@ func (b *batcher) lead(routerCtx context.Context, eventType string, bt *batch) {
 		return bt.route.HandleBatch(ctx, envs, data)
 	})
 	bt.err = err
-	bt.fresh = make(map[int]bool, len(fresh))
+	bt.fresh = make([]bool, len(bt.ids))
 	for _, p := range fresh {
 		bt.fresh[p] = true
 	}

@@ -2,13 +2,11 @@ package router
 
 import (
 	"errors"
-	"strconv"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/reelay/reelay/events"
 	"github.com/reelay/reelay/infra/telemetry"
 )
 
@@ -37,7 +35,7 @@ func outcome(m *telemetry.Metrics, group, handler string) message.HandlerMiddlew
 			} else {
 				m.Events.WithLabelValues(group, handler, o).Inc()
 			}
-			if n, _ := strconv.Atoi(msg.Metadata.Get(events.DLQAttempts)); n > 1 {
+			if n := attemptsOf(msg); n > 1 {
 				m.Retries.WithLabelValues(group, handler).Add(float64(n - 1))
 			}
 			return out, err

@@ -2,7 +2,6 @@ package router
 
 import (
 	"encoding/json"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -119,10 +118,10 @@ func handled(msg *message.Message, err error, group, handler string) HandledEven
 		ident := events.IdentityOf(msg.Metadata, msg.Payload)
 		typ, id, corrID = eventType(msg), ident.ID, ident.CorrelationID
 	}
-	attempts, _ := strconv.Atoi(msg.Metadata.Get(events.DLQAttempts))
+	attempts := attemptsOf(msg)
 	e := HandledEvent{
 		Time: time.Now().UTC(), Group: group, Handler: handler, Topic: rec.Topic, Partition: rec.Partition, Offset: rec.Offset,
-		Type: bounded(typ, recentAttributeBytes), Key: bounded(string(rec.Key), recentKeyBytes),
+		Type: bounded(typ, recentAttributeBytes), Key: string(cutAtRune(rec.Key, recentKeyBytes)),
 		EventID: bounded(id, recentAttributeBytes), CorrelationID: bounded(corrID, recentAttributeBytes),
 		Outcome: outcomeOf(msg, err), Attempts: attempts, PayloadBytes: len(msg.Payload),
 	}
@@ -138,8 +137,8 @@ func handled(msg *message.Message, err error, group, handler string) HandledEven
 	if sc := trace.SpanContextFromContext(ctx); sc.HasTraceID() {
 		e.TraceID = sc.TraceID().String()
 	}
-	if p := bounded(string(msg.Payload), recentPayloadBytes); utf8.ValidString(p) {
-		e.Payload = p
+	if p := cutAtRune(msg.Payload, recentPayloadBytes); utf8.Valid(p) {
+		e.Payload = string(p)
 	}
 	return e
 }
@@ -159,12 +158,15 @@ func eventType(msg *message.Message) string {
 
 // bounded is s cut to at most n bytes at a rune boundary, copied so that it
 // keeps no larger string alive.
-func bounded(s string, n int) string {
+func bounded(s string, n int) string { return strings.Clone(cutAtRune(s, n)) }
+
+// cutAtRune is s cut to at most n bytes at a rune boundary (not copied).
+func cutAtRune[T ~string | ~[]byte](s T, n int) T {
 	if len(s) > n {
 		for n > 0 && !utf8.RuneStart(s[n]) {
 			n--
 		}
 		s = s[:n]
 	}
-	return strings.Clone(s)
+	return s
 }

@@ -103,7 +103,7 @@ func attemptEvents(tracer trace.Tracer, maxRetries int) message.HandlerMiddlewar
 			ctx := msg.Context()
 			out, err := h(msg)
 			if err != nil {
-				n, _ := strconv.Atoi(msg.Metadata.Get(events.DLQAttempts))
+				n := attemptsOf(msg)
 				retried := n <= maxRetries && !events.IsPermanent(err) && ctx.Err() == nil
 				trace.SpanFromContext(ctx).AddEvent(eventAttemptFailed, trace.WithAttributes(
 					attribute.Int("reelay.attempt", n), attribute.Bool("reelay.retried", retried),
