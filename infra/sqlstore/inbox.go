@@ -184,13 +184,8 @@ func (u *unit) claimAll(ctx context.Context, eventIDs []string) ([]int, error) {
 	// In id order, so that two batches holding the same events (after a
 	// rebalance) lock their inbox rows in the same order.
 	ids := slices.Sorted(slices.Values(eventIDs))
-	groups, at := make([]string, len(ids)), make([]int64, len(ids))
-	now := millis(time.Now())
-	for i := range ids {
-		groups[i], at[i] = u.group, now
-	}
 	w := u.writer()
-	source, args := w.rows(1, groups, ids, at)
+	source, args := w.rows(1, same{u.group}, ids, same{millis(time.Now())})
 	rows, err := w.QueryContext(ctx, `INSERT INTO inbox (consumer_group, event_id, processed_at) `+source+
 		` ON CONFLICT DO NOTHING RETURNING event_id`, args...)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -147,54 +148,96 @@ func (w writeTx) ExecVaried(ctx context.Context, query string, args ...any) (sql
 // vary with its number of rows and pgx prepares it once per connection (a
 // VALUES list of a few hundred rows was parsed and planned anew for every
 // batch); on SQLite it is a VALUES list of numbered parameters. cols are
-// the columns, each a []string or []int64, all of one length; from is the
-// number of the first parameter. Rows keep their order.
+// the columns, each a []string or []int64, all of one length, or a same
+// value for every row, which is one parameter on both (SQLite binds each
+// parameter anew, copying its text); from is the number of the first
+// parameter. Rows keep their order.
 func (w writeTx) rows(from int, cols ...any) (source string, args []any) {
+	n := -1
+	for _, c := range cols {
+		if _, ok := c.(same); !ok {
+			n = columnLen(c)
+			break
+		}
+	}
+	if n < 0 {
+		panic("sqlstore: rows without a column of rows")
+	}
+	// One parameter per column on PostgreSQL, per same value on SQLite,
+	// numbered from from in the order of cols; then SQLite's row values.
+	var b strings.Builder
+	param := make([]int, len(cols)) // a same column's parameter
 	if w.db.postgres {
-		var b strings.Builder
-		b.WriteString("SELECT * FROM unnest(")
+		b.WriteString("SELECT ")
+		var unnest strings.Builder
 		for i, c := range cols {
 			if i > 0 {
 				b.WriteString(", ")
 			}
-			typ := "bigint"
-			if _, ok := c.([]string); ok {
-				typ = "text"
+			if v, ok := c.(same); ok {
+				fmt.Fprintf(&b, "$%d::%s", from+i, sqlType(v.v))
+				args = append(args, v.v)
+				continue
 			}
-			fmt.Fprintf(&b, "$%d::%s[]", from+i, typ)
+			if unnest.Len() > 0 {
+				unnest.WriteString(", ")
+			}
+			fmt.Fprintf(&unnest, "$%d::%s[]", from+i, sqlType(c))
+			fmt.Fprintf(&b, "u.c%d", i)
+			args = append(args, c)
+		}
+		b.WriteString(" FROM unnest(" + unnest.String() + ") AS u(")
+		first := true
+		for i, c := range cols {
+			if _, ok := c.(same); !ok {
+				if !first {
+					b.WriteString(", ")
+				}
+				first = false
+				fmt.Fprintf(&b, "c%d", i)
+			}
 		}
 		b.WriteString(")")
-		return b.String(), cols
+		return b.String(), args
 	}
-	n := columnLen(cols[0])
-	args = make([]any, 0, n*len(cols))
-	for r := range n {
-		for _, c := range cols {
-			switch c := c.(type) {
-			case []string:
-				args = append(args, c[r])
-			case []int64:
-				args = append(args, c[r])
-			}
+	for i, c := range cols {
+		if v, ok := c.(same); ok {
+			param[i] = from + len(args)
+			args = append(args, v.v)
 		}
 	}
-	var b strings.Builder
+	perRow := len(cols) - len(args)
+	next := from + len(args)
+	args = slices.Grow(args, n*perRow)
 	b.WriteString("VALUES ")
 	for r := range n {
 		if r > 0 {
 			b.WriteString(", ")
 		}
 		b.WriteByte('(')
-		for c := range cols {
-			if c > 0 {
+		for i, c := range cols {
+			if i > 0 {
 				b.WriteString(", ")
 			}
-			fmt.Fprintf(&b, "$%d", from+r*len(cols)+c)
+			switch c := c.(type) {
+			case same:
+				fmt.Fprintf(&b, "$%d", param[i])
+				continue
+			case []string:
+				args = append(args, c[r])
+			case []int64:
+				args = append(args, c[r])
+			}
+			fmt.Fprintf(&b, "$%d", next)
+			next++
 		}
 		b.WriteByte(')')
 	}
 	return b.String(), args
 }
+
+// same is a column of rows whose every row holds v (a string or an int64).
+type same struct{ v any }
 
 func columnLen(c any) int {
 	switch c := c.(type) {
@@ -204,6 +247,17 @@ func columnLen(c any) int {
 		return len(c)
 	}
 	panic(fmt.Sprintf("sqlstore: a column of %T", c))
+}
+
+// sqlType is PostgreSQL's type of a column's values.
+func sqlType(v any) string {
+	switch v.(type) {
+	case string, []string:
+		return "text"
+	case int64, []int64:
+		return "bigint"
+	}
+	panic(fmt.Sprintf("sqlstore: a value of %T", v))
 }
 
 // operation names the statement that failed by its first words ("INSERT
