@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // the pgx database/sql driver
@@ -18,6 +19,12 @@ func openPostgres(url string) (*DB, error) {
 		return nil, err
 	}
 	db.SetMaxOpenConns(20)
+	// Keep them: database/sql keeps 2 idle by default and closes the
+	// rest, so each burst of more than 2 concurrent transactions made
+	// PostgreSQL start a backend and pgx prepare every statement again.
+	// Idle ones close after a few minutes, so a quiet instance holds none.
+	db.SetMaxIdleConns(20)
+	db.SetConnMaxIdleTime(5 * time.Minute)
 	return &DB{write: db, read: db, postgres: true}, nil
 }
 
