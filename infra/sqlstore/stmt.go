@@ -153,62 +153,56 @@ func (w writeTx) ExecVaried(ctx context.Context, query string, args ...any) (sql
 // parameter anew, copying its text); from is the number of the first
 // parameter. Rows keep their order.
 func (w writeTx) rows(from int, cols ...any) (source string, args []any) {
+	if w.db.postgres {
+		return unnestRows(from, cols)
+	}
+	return valuesRows(from, cols)
+}
+
+// unnestRows is rows on PostgreSQL: SELECT $1::text, u.c1, … FROM
+// unnest($2::text[], …) AS u(c1, …), one parameter per column in order.
+func unnestRows(from int, cols []any) (string, []any) {
+	var sel, arrays, names []string
+	args := make([]any, len(cols))
+	for i, c := range cols {
+		p := from + i
+		args[i] = c
+		if v, ok := c.(same); ok {
+			sel = append(sel, fmt.Sprintf("$%d::%s", p, sqlType(v.v)))
+			args[i] = v.v
+			continue
+		}
+		sel = append(sel, fmt.Sprintf("u.c%d", i))
+		arrays = append(arrays, fmt.Sprintf("$%d::%s[]", p, sqlType(c)))
+		names = append(names, fmt.Sprintf("c%d", i))
+	}
+	if len(arrays) == 0 {
+		panic("sqlstore: rows without a column of rows")
+	}
+	return "SELECT " + strings.Join(sel, ", ") + " FROM unnest(" + strings.Join(arrays, ", ") +
+		") AS u(" + strings.Join(names, ", ") + ")", args
+}
+
+// valuesRows is rows on SQLite: VALUES ($1, $3, $2), ($1, $4, $2), …; the
+// same values' parameters come first, then the rows' in order.
+func valuesRows(from int, cols []any) (string, []any) {
 	n := -1
-	for _, c := range cols {
-		if _, ok := c.(same); !ok {
+	param := make([]int, len(cols)) // a same column's parameter
+	var args []any
+	for i, c := range cols {
+		if v, ok := c.(same); ok {
+			param[i] = from + len(args)
+			args = append(args, v.v)
+		} else if n < 0 {
 			n = columnLen(c)
-			break
 		}
 	}
 	if n < 0 {
 		panic("sqlstore: rows without a column of rows")
 	}
-	// One parameter per column on PostgreSQL, per same value on SQLite,
-	// numbered from from in the order of cols; then SQLite's row values.
-	var b strings.Builder
-	param := make([]int, len(cols)) // a same column's parameter
-	if w.db.postgres {
-		b.WriteString("SELECT ")
-		var unnest strings.Builder
-		for i, c := range cols {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			if v, ok := c.(same); ok {
-				fmt.Fprintf(&b, "$%d::%s", from+i, sqlType(v.v))
-				args = append(args, v.v)
-				continue
-			}
-			if unnest.Len() > 0 {
-				unnest.WriteString(", ")
-			}
-			fmt.Fprintf(&unnest, "$%d::%s[]", from+i, sqlType(c))
-			fmt.Fprintf(&b, "u.c%d", i)
-			args = append(args, c)
-		}
-		b.WriteString(" FROM unnest(" + unnest.String() + ") AS u(")
-		first := true
-		for i, c := range cols {
-			if _, ok := c.(same); !ok {
-				if !first {
-					b.WriteString(", ")
-				}
-				first = false
-				fmt.Fprintf(&b, "c%d", i)
-			}
-		}
-		b.WriteString(")")
-		return b.String(), args
-	}
-	for i, c := range cols {
-		if v, ok := c.(same); ok {
-			param[i] = from + len(args)
-			args = append(args, v.v)
-		}
-	}
-	perRow := len(cols) - len(args)
 	next := from + len(args)
-	args = slices.Grow(args, n*perRow)
+	args = slices.Grow(args, n*(len(cols)-len(args)))
+	var b strings.Builder
 	b.WriteString("VALUES ")
 	for r := range n {
 		if r > 0 {

@@ -1,0 +1,33 @@
+package sqlstore
+
+import (
+	"reflect"
+	"testing"
+)
+
+// TestRowsSource pins the text and arguments of a multi-row write on both
+// databases, with a column every row shares: one array parameter per column
+// on PostgreSQL (a text that does not vary with the rows), numbered VALUES
+// on SQLite, and a same value bound once on both.
+func TestRowsSource(t *testing.T) {
+	ids := []string{"a", "b"}
+	cases := []struct {
+		name     string
+		postgres bool
+		source   string
+		args     []any
+	}{
+		{"postgres", true, "SELECT $1::text, u.c1, $3::bigint FROM unnest($2::text[]) AS u(c1)",
+			[]any{"g", ids, int64(7)}},
+		{"sqlite", false, "VALUES ($1, $3, $2), ($1, $4, $2)",
+			[]any{"g", int64(7), "a", "b"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			source, args := writeTx{db: &DB{postgres: c.postgres}}.rows(1, same{"g"}, ids, same{int64(7)})
+			if source != c.source || !reflect.DeepEqual(args, c.args) {
+				t.Fatalf("rows = %q %v; want %q %v", source, args, c.source, c.args)
+			}
+		})
+	}
+}
