@@ -31,15 +31,13 @@ func nodes(top []byte) string {
 	return strings.TrimSpace(s)
 }
 
-// saveHeap writes Reelay's heap profile (in use and allocated, at the end
-// of the CPU profile: still inside the drain) to file.
-func (h *harness) saveHeap(ctx context.Context, addr, file string) error {
-	url := fmt.Sprintf("http://%s/debug/pprof/heap", addr)
+// saveProfile GETs a profile from url, within timeout, into file.
+func saveProfile(ctx context.Context, url string, timeout time.Duration, file string) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return err
 	}
-	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
+	resp, err := (&http.Client{Timeout: timeout}).Do(req)
 	if err != nil {
 		return err
 	}
@@ -79,26 +77,12 @@ func (h *harness) recordProfile(ctx context.Context, addr string, c cell, worklo
 		done <- func() error {
 			secs := int(h.cfg.ProfileTime / time.Second)
 			url := fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, secs)
-			req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-			if err != nil {
+			if err := saveProfile(ctx, url, h.cfg.ProfileTime+30*time.Second, file); err != nil {
 				return err
 			}
-			resp, err := (&http.Client{Timeout: h.cfg.ProfileTime + 30*time.Second}).Do(req)
-			if err != nil {
-				return err
-			}
-			defer func() { _ = resp.Body.Close() }()
-			raw, err := io.ReadAll(resp.Body)
-			if err != nil {
-				return err
-			}
-			if resp.StatusCode != http.StatusOK {
-				return fmt.Errorf("%s: %d %s", url, resp.StatusCode, raw)
-			}
-			if err := os.WriteFile(file, raw, 0o644); err != nil {
-				return err
-			}
-			if err := h.saveHeap(ctx, addr, strings.TrimSuffix(file, ".pprof")+"-heap.pprof"); err != nil {
+			// The heap at the end of the CPU profile: still inside the drain.
+			heap := strings.TrimSuffix(file, ".pprof") + "-heap.pprof"
+			if err := saveProfile(ctx, fmt.Sprintf("http://%s/debug/pprof/heap", addr), 30*time.Second, heap); err != nil {
 				return err
 			}
 			flat, err := exec.CommandContext(ctx, "go", "tool", "pprof", "-top", "-nodecount=10", h.reelay, file).CombinedOutput()
