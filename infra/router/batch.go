@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/reelay/reelay/events"
 	"github.com/reelay/reelay/infra/kafka"
@@ -36,6 +37,7 @@ type batcher struct {
 	inbox    Inbox
 	grace    time.Duration
 	logger   *slog.Logger
+	sizes    prometheus.Observer // events per applied batch (reelay_batch_events)
 	// sequenced tells the subscriber an event has joined a batch
 	// (kafka.Sequenced).
 	sequenced func(context.Context)
@@ -59,8 +61,8 @@ type batch struct {
 	err   error
 }
 
-func newBatcher(c events.Consumer, ib Inbox, grace time.Duration, logger *slog.Logger) *batcher {
-	return &batcher{consumer: c, inbox: ib, grace: grace, logger: logger, sequenced: kafka.Sequenced,
+func newBatcher(c events.Consumer, ib Inbox, grace time.Duration, logger *slog.Logger, sizes prometheus.Observer) *batcher {
+	return &batcher{consumer: c, inbox: ib, grace: grace, logger: logger, sizes: sizes, sequenced: kafka.Sequenced,
 		pending: map[string]*batch{}, running: map[string]bool{}, last: map[string]int{}}
 }
 
@@ -164,6 +166,9 @@ func (b *batcher) lead(routerCtx context.Context, eventType string, bt *batch) {
 		return bt.route.HandleBatch(ctx, envs, data)
 	})
 	bt.err = err
+	if err == nil {
+		b.sizes.Observe(float64(len(bt.ids)))
+	}
 	bt.fresh = make([]bool, len(bt.ids))
 	for _, p := range fresh {
 		bt.fresh[p] = true

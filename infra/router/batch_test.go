@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/reelay/reelay/events"
 )
@@ -73,8 +75,9 @@ func TestBatcherKeepsKeyOrder(t *testing.T) {
 		}
 		return nil
 	})
+	sizes := prometheus.NewHistogram(prometheus.HistogramOpts{Name: "sizes", Buckets: prometheus.ExponentialBuckets(1, 2, 11)})
 	b := newBatcher(events.Consumer{Group: "g", Routes: []events.Route{route}}, ib, time.Minute,
-		slog.New(slog.NewTextHandler(io.Discard, nil)))
+		slog.New(slog.NewTextHandler(io.Discard, nil)), sizes)
 	joined := make(chan struct{}, 1)
 	b.sequenced = func(context.Context) { joined <- struct{}{} }
 	h := b.middleware(func(*message.Message) ([]*message.Message, error) {
@@ -103,5 +106,13 @@ func TestBatcherKeepsKeyOrder(t *testing.T) {
 	}
 	if slices.Max(ib.sizes) < 2 {
 		t.Fatalf("batch sizes %v: no batch held more than one event of the key", ib.sizes)
+	}
+	// reelay_batch_events saw each batch once, with its size.
+	var m dto.Metric
+	if err := sizes.Write(&m); err != nil {
+		t.Fatal(err)
+	}
+	if got := m.GetHistogram(); got.GetSampleCount() != uint64(len(ib.sizes)) || got.GetSampleSum() != n {
+		t.Fatalf("batch histogram: %d batches of %v events in all; want %d (%v) of %d", got.GetSampleCount(), got.GetSampleSum(), len(ib.sizes), ib.sizes, n)
 	}
 }

@@ -250,7 +250,7 @@ func (r *Runner) addHandler(c events.Consumer, topic string) error {
 		attemptRecord(time.Now, r.settings.RetryMax, r.logger),
 		attemptEvents(r.tracer, r.settings.RetryMax),
 		middleware.Recoverer,
-		newBatcher(c, r.inbox, r.settings.Grace, r.logger).middleware,
+		newBatcher(c, r.inbox, r.settings.Grace, r.logger, r.metrics.BatchEvents.WithLabelValues(name)).middleware,
 		inbox(r.inbox, c.Group, r.settings.Grace, c.SideEffects),
 	)
 	r.handlers[name] = h

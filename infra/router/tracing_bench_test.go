@@ -95,7 +95,7 @@ func benchChain(tracer trace.Tracer, traced bool) message.HandlerFunc {
 	if traced {
 		mws = append(mws, attemptEvents(tracer, 5))
 	}
-	mws = append(mws, middleware.Recoverer, newBatcher(c, ib, time.Minute, logger).middleware, inbox(ib, c.Group, time.Minute, false))
+	mws = append(mws, middleware.Recoverer, newBatcher(c, ib, time.Minute, logger, metrics.BatchEvents.WithLabelValues(name)).middleware, inbox(ib, c.Group, time.Minute, false))
 	d := &dispatcher{consumer: c, metrics: metrics, logger: logger}
 	h := message.HandlerFunc(func(msg *message.Message) ([]*message.Message, error) { return nil, d.handle(msg) })
 	for i := len(mws) - 1; i >= 0; i-- {

@@ -42,6 +42,10 @@ type Metrics struct {
 	PatternTopicsIgnored *prometheus.GaugeVec
 	// HandlerSeconds times each event's handling, retries included.
 	HandlerSeconds *prometheus.HistogramVec
+	// BatchEvents counts the events of each batch a batch route
+	// (events.OnBatch) applied in one transaction, by handler: under load
+	// batches grow, and larger ones cost the database less per event.
+	BatchEvents *prometheus.HistogramVec
 	// Published counts published events by topic and outcome (ok, error).
 	Published *prometheus.CounterVec
 	// HTTPRequests counts requests by method, route and status code.
@@ -79,6 +83,9 @@ func NewMetrics() *Metrics {
 		HandlerSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "reelay_handler_seconds", Help: "Duration of one handler attempt.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
 		}, []string{"handler"}),
+		BatchEvents: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "reelay_batch_events", Help: "Events of each batch a batch route applied in one transaction.", Buckets: prometheus.ExponentialBuckets(1, 2, 11),
+		}, []string{"handler"}),
 		Published: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "reelay_published_total", Help: "Published events by topic and outcome.",
 		}, []string{"topic", "outcome"}),
@@ -89,7 +96,7 @@ func NewMetrics() *Metrics {
 			Name: "reelay_http_request_seconds", Help: "HTTP request duration.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
 		}, []string{"method", "route"}),
 	}
-	r.MustRegister(m.Events, m.Retries, m.UnknownTypes, m.PartitionStuck, m.ConsumerLag, m.DeadLetters, m.PatternTopicsIgnored, m.HandlerSeconds, m.Published, m.HTTPRequests, m.HTTPSeconds,
+	r.MustRegister(m.Events, m.Retries, m.UnknownTypes, m.PartitionStuck, m.ConsumerLag, m.DeadLetters, m.PatternTopicsIgnored, m.HandlerSeconds, m.BatchEvents, m.Published, m.HTTPRequests, m.HTTPSeconds,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
