@@ -201,11 +201,7 @@ func TestPartitionQueueNackOfSequencedRecordsRedeliversTheRunInOrder(t *testing.
 	t.Parallel()
 	now := time.Now()
 	q, recs := queueOf(16, "a", "a", "a", "a")
-	drainOut(q, now)
-	q.sequenced(recs[0])
-	drainOut(q, now)
-	q.sequenced(recs[1])
-	wantOffsets(t, "three of a's records out", drainOut(q, now), 2)
+	threeOutInSequence(t, q, recs, now)
 	q.nack(recs[1], now)
 	wantOffsets(t, "a nack stops the lane", drainOut(q, now.Add(time.Hour)))
 	q.nack(recs[2], now)
@@ -252,11 +248,7 @@ func TestPartitionQueueAckedRecordBehindANackedOneIsNotRedelivered(t *testing.T)
 	t.Parallel()
 	now := time.Now()
 	q, recs := queueOf(16, "a", "a", "a", "a")
-	drainOut(q, now)
-	q.sequenced(recs[0])
-	drainOut(q, now)
-	q.sequenced(recs[1])
-	wantOffsets(t, "three of a's records out", drainOut(q, now), 2)
+	threeOutInSequence(t, q, recs, now)
 	q.ack(recs[2])
 	q.nack(recs[1], now)
 	q.ack(recs[0])
@@ -270,4 +262,15 @@ func TestPartitionQueueAckedRecordBehindANackedOneIsNotRedelivered(t *testing.T)
 	if len(q.lanes) != 0 || q.inFlight != 0 || q.held != 0 {
 		t.Fatalf("left lanes %d, in flight %d, held %d", len(q.lanes), q.inFlight, q.held)
 	}
+}
+
+// threeOutInSequence hands out the first three records of one key's lane,
+// each after the one before it was sequenced.
+func threeOutInSequence(t *testing.T, q *partitionQueue, recs []*kgo.Record, now time.Time) {
+	t.Helper()
+	drainOut(q, now)
+	q.sequenced(recs[0])
+	drainOut(q, now)
+	q.sequenced(recs[1])
+	wantOffsets(t, "three of a's records out", drainOut(q, now), 2)
 }
