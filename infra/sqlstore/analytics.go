@@ -81,7 +81,7 @@ func recordViews(ctx context.Context, tx writeTx, views []analytics.View) error 
 	}
 	slices.Sort(movieOrder)
 	slices.Sort(userOrder)
-	source, args := tx.rows(1, movieIDs, userIDs)
+	source, args := tx.rows(movieIDs, userIDs)
 	rows, err := tx.QueryContext(ctx, `INSERT INTO movie_viewers (movie_id, user_id) `+source+
 		` ON CONFLICT DO NOTHING RETURNING movie_id`, args...)
 	if err != nil {
@@ -108,9 +108,9 @@ func recordViews(ctx context.Context, tx writeTx, views []analytics.View) error 
 	for i, id := range userOrder {
 		perUser[i] = users[id]
 	}
-	viewRows, viewArgs := tx.rows(1, ids, movieIDs, userIDs, watched, at)
-	statRows, statArgs := tx.rows(1, movieOrder, statViews, statNew, statWatched, statLast)
-	userRows, userArgs := tx.rows(1, userOrder, perUser)
+	viewRows, viewArgs := tx.rows(ids, movieIDs, userIDs, watched, at)
+	statRows, statArgs := tx.rows(movieOrder, statViews, statNew, statWatched, statLast)
+	userRows, userArgs := tx.rows(userOrder, perUser)
 	for _, st := range []stmt{
 		{`INSERT INTO views (event_id, movie_id, user_id, watched_seconds, viewed_at) ` + viewRows, viewArgs},
 		{`INSERT INTO movie_stats (movie_id, views, unique_viewers, watched_seconds, last_viewed_at) ` + statRows + `

@@ -57,6 +57,40 @@ func TestApplyBatch(t *testing.T) {
 	})
 }
 
+// TestApplyBatchOfManyEvents: a batch larger than one statement's
+// parameters allow on SQLite (32,766, three a row) claims every inbox row,
+// and reports as fresh exactly those not applied before.
+func TestApplyBatchOfManyEvents(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		ids := make([]string, 12_000)
+		for i := range ids {
+			ids[i] = fmt.Sprintf("e%05d", i)
+		}
+		if _, err := db.ApplyBatch(ctx, events.GroupMovie, []string{ids[1], ids[11_999]}, func(context.Context, []int) error { return nil }); err != nil {
+			t.Fatal(err)
+		}
+		fresh, err := db.ApplyBatch(ctx, events.GroupMovie, ids, func(context.Context, []int) error { return nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := slices.Collect(func(yield func(int) bool) {
+			for i := range ids {
+				if i != 1 && i != 11_999 && !yield(i) {
+					return
+				}
+			}
+		})
+		if !slices.Equal(fresh, want) {
+			t.Fatalf("fresh: %d positions, want %d (all but 1 and 11999)", len(fresh), len(want))
+		}
+		if fresh, err := db.ApplyBatch(ctx, events.GroupMovie, ids, func(context.Context, []int) error { return nil }); err != nil || len(fresh) != 0 {
+			t.Fatalf("again: %d fresh, %v; want none", len(fresh), err)
+		}
+	})
+}
+
 // TestRecordViewsInOneBatch: a batch with a repeated viewer and several
 // movies and users gives the aggregates of the same views applied one by one.
 func TestRecordViewsInOneBatch(t *testing.T) {

@@ -178,6 +178,9 @@ func (db *DB) ApplyBatch(ctx context.Context, group string, eventIDs []string,
 	return fresh, nil
 }
 
+// claimRows bounds the inbox rows claimAll inserts with one statement.
+const claimRows = 1000
+
 // claimAll inserts the inbox rows of eventIDs and returns the positions of
 // those it inserted.
 func (u *unit) claimAll(ctx context.Context, eventIDs []string) ([]int, error) {
@@ -185,23 +188,28 @@ func (u *unit) claimAll(ctx context.Context, eventIDs []string) ([]int, error) {
 	// rebalance) lock their inbox rows in the same order.
 	ids := slices.Sorted(slices.Values(eventIDs))
 	w := u.writer()
-	source, args := w.rows(1, same{u.group}, ids, same{millis(time.Now())})
-	rows, err := w.QueryContext(ctx, `INSERT INTO inbox (consumer_group, event_id, processed_at) `+source+
-		` ON CONFLICT DO NOTHING RETURNING event_id`, args...)
-	if err != nil {
-		return nil, err
-	}
-	inserted := map[string]bool{}
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			_ = rows.Close()
+	now := millis(time.Now())
+	inserted := make(map[string]bool, len(ids))
+	// In statements of at most claimRows rows: SQLite takes at most 32,766
+	// parameters in one, and a row has three.
+	for chunk := range slices.Chunk(ids, claimRows) {
+		source, args := w.rows(same{u.group}, chunk, same{now})
+		rows, err := w.QueryContext(ctx, `INSERT INTO inbox (consumer_group, event_id, processed_at) `+source+
+			` ON CONFLICT DO NOTHING RETURNING event_id`, args...)
+		if err != nil {
 			return nil, err
 		}
-		inserted[id] = true
-	}
-	if err := rows.Close(); err != nil {
-		return nil, err
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				_ = rows.Close()
+				return nil, err
+			}
+			inserted[id] = true
+		}
+		if err := rows.Close(); err != nil {
+			return nil, err
+		}
 	}
 	var fresh []int
 	for i, id := range eventIDs {

@@ -101,7 +101,7 @@ func (s *Movies) CountViews(ctx context.Context, views []movie.ViewCount) error 
 		for i, v := range chunk {
 			ids[i], ns[i], at[i] = v.MovieID, int64(v.N), millis(v.At)
 		}
-		source, args := tx.rows(1, ids, ns, at)
+		source, args := tx.rows(ids, ns, at)
 		if _, err := tx.ExecVaried(ctx, `
 			INSERT INTO movies (id, views, updated_at) `+source+`
 			ON CONFLICT (id) DO UPDATE SET views = movies.views + excluded.views,

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"slices"
 	"strings"
 	"sync"
 )
@@ -143,29 +142,35 @@ func (w writeTx) ExecVaried(ctx context.Context, query string, args ...any) (sql
 	return res, operation(query, err)
 }
 
-// rows is the source of a multi-row write's rows: on PostgreSQL each column
-// is one array parameter, unnested, so that the statement's text does not
-// vary with its number of rows and pgx prepares it once per connection (a
-// VALUES list of a few hundred rows was parsed and planned anew for every
-// batch); on SQLite it is a VALUES list of numbered parameters. cols are
-// the columns, each a []string or []int64, all of one length, or a same
-// value for every row, which is one parameter on both (SQLite binds each
-// parameter anew, copying its text); from is the number of the first
-// parameter. Rows keep their order.
-func (w writeTx) rows(from int, cols ...any) (source string, args []any) {
+// rows is the source of a multi-row write's rows, whose parameters are the
+// statement's only ones. cols are the columns, each a []string or []int64,
+// all of one length, or a same value for every row. Rows keep their order.
+//
+// On PostgreSQL each column is one array parameter, unnested (a same value
+// is one parameter), so that the statement's text does not vary with its
+// number of rows and pgx prepares it once per connection: a VALUES list of a
+// few hundred rows was parsed and planned anew for every batch.
+//
+// On SQLite it is a VALUES list of anonymous parameters (?), a same value
+// repeated in every row. SQLite looks a named or numbered parameter ($n,
+// ?n) up in a list of the statement's parameters, when parsing it and again
+// when the driver binds it, so a list of them cost time quadratic in the
+// batch: a third of Reelay's CPU in a drain of both groups. An anonymous
+// parameter is never looked up.
+func (w writeTx) rows(cols ...any) (source string, args []any) {
 	if w.db.postgres {
-		return unnestRows(from, cols)
+		return unnestRows(cols)
 	}
-	return valuesRows(from, cols)
+	return valuesRows(cols)
 }
 
 // unnestRows is rows on PostgreSQL: SELECT $1::text, u.c1, … FROM
 // unnest($2::text[], …) AS u(c1, …), one parameter per column in order.
-func unnestRows(from int, cols []any) (string, []any) {
+func unnestRows(cols []any) (string, []any) {
 	var sel, arrays, names []string
 	args := make([]any, len(cols))
 	for i, c := range cols {
-		p := from + i
+		p := 1 + i
 		args[i] = c
 		if v, ok := c.(same); ok {
 			sel = append(sel, fmt.Sprintf("$%d::%s", p, sqlType(v.v)))
@@ -183,49 +188,39 @@ func unnestRows(from int, cols []any) (string, []any) {
 		") AS u(" + strings.Join(names, ", ") + ")", args
 }
 
-// valuesRows is rows on SQLite: VALUES ($1, $3, $2), ($1, $4, $2), …; the
-// same values' parameters come first, then the rows' in order.
-func valuesRows(from int, cols []any) (string, []any) {
+// valuesRows is rows on SQLite: VALUES (?, ?, ?), (?, ?, ?), …, the
+// arguments row by row.
+func valuesRows(cols []any) (string, []any) {
 	n := -1
-	param := make([]int, len(cols)) // a same column's parameter
-	var args []any
-	for i, c := range cols {
-		if v, ok := c.(same); ok {
-			param[i] = from + len(args)
-			args = append(args, v.v)
-		} else if n < 0 {
+	for _, c := range cols {
+		if _, ok := c.(same); !ok {
 			n = columnLen(c)
+			break
 		}
 	}
 	if n < 0 {
 		panic("sqlstore: rows without a column of rows")
 	}
-	next := from + len(args)
-	args = slices.Grow(args, n*(len(cols)-len(args)))
+	row := "(?" + strings.Repeat(", ?", len(cols)-1) + ")"
 	var b strings.Builder
+	b.Grow(len("VALUES ") + n*(len(row)+2))
 	b.WriteString("VALUES ")
+	args := make([]any, 0, n*len(cols))
 	for r := range n {
 		if r > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteByte('(')
-		for i, c := range cols {
-			if i > 0 {
-				b.WriteString(", ")
-			}
+		b.WriteString(row)
+		for _, c := range cols {
 			switch c := c.(type) {
 			case same:
-				fmt.Fprintf(&b, "$%d", param[i])
-				continue
+				args = append(args, c.v)
 			case []string:
 				args = append(args, c[r])
 			case []int64:
 				args = append(args, c[r])
 			}
-			fmt.Fprintf(&b, "$%d", next)
-			next++
 		}
-		b.WriteByte(')')
 	}
 	return b.String(), args
 }
