@@ -69,18 +69,10 @@ type Envelope struct {
 	Data json.RawMessage
 }
 
-// New builds an envelope with a fresh id (NewID) for data of the given type.
+// New builds an envelope with a fresh UUID for data of the given type.
 func New(eventType, source, key string, data any) (Envelope, error) {
-	return NewWithID(NewID(), eventType, source, key, data)
+	return NewWithID(uuid.NewString(), eventType, source, key, data)
 }
-
-// NewID returns a fresh event id: a UUIDv7 (RFC 9562), whose text sorts in
-// the order the ids were made, also within one millisecond of one process.
-// Inbox rows are keyed by event id, so time-ordered ids append to the end
-// of the inbox's index instead of dirtying a random page of it for every
-// event: on SQLite, random (v4) ids made each event's inbox and view rows
-// cost about four times as much, and more as the inbox grew.
-func NewID() string { return uuid.Must(uuid.NewV7()).String() }
 
 // NewWithID is New with a caller-chosen event id, for producers that must
 // produce the same id again when they retry.

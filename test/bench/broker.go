@@ -217,7 +217,7 @@ type final struct{ error }
 
 // preload produces n movie.viewed events onto movie-views as fast as a
 // batching franz-go producer goes (acks=all, idempotent, key = movie id,
-// CloudEvents binary headers and ids made by events.NewID, like Reelay's).
+// CloudEvents binary headers, like Reelay's).
 func (b *broker) preload(ctx context.Context, n, movies int) error {
 	cl, err := kgo.NewClient(kgo.SeedBrokers(b.addrs...), kgo.DefaultProduceTopic(events.TopicMovieViews),
 		kgo.ProducerLinger(5*time.Millisecond), kgo.MaxBufferedRecords(50_000),
@@ -236,7 +236,7 @@ func (b *broker) preload(ctx context.Context, n, movies int) error {
 		movie := movieID(i, movies)
 		rec := &kgo.Record{Key: []byte(movie), Value: fmt.Appendf(nil, `{"movieId":%q,"userId":"u%d","watchedSeconds":1}`, movie, i%100)}
 		for k, v := range map[string]string{
-			events.HeaderSpecVersion: events.SpecVersion, events.HeaderID: events.NewID(), events.HeaderType: events.TypeMovieViewed,
+			events.HeaderSpecVersion: events.SpecVersion, events.HeaderID: uuid.NewString(), events.HeaderType: events.TypeMovieViewed,
 			events.HeaderSource: "reelay/bench", events.HeaderTime: now, events.HeaderContentType: events.ContentTypeJSON,
 		} {
 			rec.Headers = append(rec.Headers, kgo.RecordHeader{Key: k, Value: []byte(v)})
