@@ -14,7 +14,7 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL
 	"github.com/twmb/franz-go/pkg/kgo"
-	_ "modernc.org/sqlite" // SQLite
+	"modernc.org/sqlite" // SQLite
 
 	"github.com/reelay/reelay/events"
 )
@@ -78,6 +78,12 @@ func openDB(url string) (*sql.DB, error) {
 		db.SetMaxOpenConns(1)
 	}
 	return db, err
+}
+
+// isSQLite reports whether db is SQLite's.
+func isSQLite(db *sql.DB) bool {
+	_, ok := db.Driver().(*sqlite.Driver)
+	return ok
 }
 
 // view is one decoded movie.viewed record.
@@ -174,8 +180,9 @@ var appliers = map[string]func(context.Context, *sql.DB, string, []view) error{
 
 // applyMovies is movie-group's read model: the views of each movie.
 func applyMovies(ctx context.Context, db *sql.DB, group string, views []view) error {
+	anon := isSQLite(db)
 	return inTx(ctx, db, func(tx *sql.Tx) error {
-		fresh, err := insertInbox(ctx, tx, group, views)
+		fresh, err := insertInbox(ctx, tx, anon, group, views)
 		if err != nil {
 			return err
 		}
@@ -202,12 +209,13 @@ func applyMovies(ctx context.Context, db *sql.DB, group string, views []view) er
 // keeps them, batched: the raw views, the unique viewers, each movie's views,
 // unique viewers, watched seconds and last view, each user's views.
 func applyAnalytics(ctx context.Context, db *sql.DB, group string, views []view) error {
+	anon := isSQLite(db)
 	return inTx(ctx, db, func(tx *sql.Tx) error {
-		fresh, err := insertInbox(ctx, tx, group, views)
+		fresh, err := insertInbox(ctx, tx, anon, group, views)
 		if err != nil {
 			return err
 		}
-		if err := insertRows(ctx, tx, `INSERT INTO views (event_id, movie_id, user_id, watched_seconds, viewed_at) VALUES `, 5, len(fresh),
+		if err := insertRows(ctx, tx, anon, `INSERT INTO views (event_id, movie_id, user_id, watched_seconds, viewed_at) VALUES `, 5, len(fresh),
 			func(i int) []any { v := fresh[i]; return []any{v.id, v.movie, v.user, v.watched, v.at} }, nil); err != nil {
 			return err
 		}
@@ -232,7 +240,7 @@ func applyAnalytics(ctx context.Context, db *sql.DB, group string, views []view)
 			s.at = max(s.at, v.at)
 			users[v.user]++
 		}
-		if err := insertRows(ctx, tx, `INSERT INTO movie_viewers (movie_id, user_id) VALUES `, 2, len(pairs),
+		if err := insertRows(ctx, tx, anon, `INSERT INTO movie_viewers (movie_id, user_id) VALUES `, 2, len(pairs),
 			func(i int) []any { return []any{pairs[i].movie, pairs[i].user} },
 			func(rows *sql.Rows) error {
 				var movie string
@@ -268,14 +276,14 @@ func applyAnalytics(ctx context.Context, db *sql.DB, group string, views []view)
 
 // insertInbox inserts the inbox rows of views in one statement (per 500)
 // and returns the views whose row it inserted: those not applied before.
-func insertInbox(ctx context.Context, tx *sql.Tx, group string, views []view) ([]view, error) {
+func insertInbox(ctx context.Context, tx *sql.Tx, anon bool, group string, views []view) ([]view, error) {
 	byID := make(map[string]view, len(views))
 	for _, v := range views {
 		byID[v.id] = v
 	}
 	now := time.Now().UnixMilli()
 	fresh := make([]view, 0, len(views))
-	err := insertRows(ctx, tx, `INSERT INTO inbox (consumer_group, event_id, processed_at) VALUES `, 3, len(views),
+	err := insertRows(ctx, tx, anon, `INSERT INTO inbox (consumer_group, event_id, processed_at) VALUES `, 3, len(views),
 		func(i int) []any { return []any{group, views[i].id, now} },
 		func(rows *sql.Rows) error {
 			var id string
@@ -294,8 +302,10 @@ const rowsPerStatement = 500
 
 // insertRows inserts n rows of width columns, args(i) giving row i, in
 // multi-row statements of head, the VALUES tuples and tail; scan reads the
-// rows a RETURNING tail returns.
-func insertRows(ctx context.Context, tx *sql.Tx, head string, width, n int, args func(int) []any, scan func(*sql.Rows) error, tail ...string) error {
+// rows a RETURNING tail returns. Its parameters are ? on SQLite (anon), $n
+// on PostgreSQL: SQLite looks every $n up in a list of the statement's
+// parameters, a cost quadratic in its rows.
+func insertRows(ctx context.Context, tx *sql.Tx, anon bool, head string, width, n int, args func(int) []any, scan func(*sql.Rows) error, tail ...string) error {
 	for from := 0; from < n; from += rowsPerStatement {
 		to := min(n, from+rowsPerStatement)
 		var q strings.Builder
@@ -310,7 +320,11 @@ func insertRows(ctx context.Context, tx *sql.Tx, head string, width, n int, args
 				if c > 0 {
 					q.WriteByte(',')
 				}
-				fmt.Fprintf(&q, "$%d", len(params)+c+1)
+				if anon {
+					q.WriteByte('?')
+				} else {
+					fmt.Fprintf(&q, "$%d", len(params)+c+1)
+				}
 			}
 			q.WriteByte(')')
 			params = append(params, args(i)...)
