@@ -155,7 +155,7 @@ func (w writeTx) ExecVaried(ctx context.Context, query string, args ...any) (sql
 // repeated in every row. SQLite looks a named or numbered parameter ($n,
 // ?n) up in a list of the statement's parameters, when parsing it and again
 // when the driver binds it, so a list of them cost time quadratic in the
-// batch: a third of Reelay's CPU in a drain of both groups. An anonymous
+// batch: a quarter of Reelay's CPU in a drain of both groups. An anonymous
 // parameter is never looked up.
 func (w writeTx) rows(cols ...any) (source string, args []any) {
 	if w.db.postgres {
