@@ -219,6 +219,8 @@ func valuesRows(cols []any) (string, []any) {
 				args = append(args, c[r])
 			case []int64:
 				args = append(args, c[r])
+			default:
+				panic(fmt.Sprintf("sqlstore: a column of %T", c))
 			}
 		}
 	}
