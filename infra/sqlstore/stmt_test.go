@@ -31,3 +31,19 @@ func TestRowsSource(t *testing.T) {
 		})
 	}
 }
+
+// TestRowsRefusesAnUnknownColumn: a column of a type rows cannot bind is a
+// programming error that panics on both databases, never a statement with
+// fewer arguments than placeholders.
+func TestRowsRefusesAnUnknownColumn(t *testing.T) {
+	for _, postgres := range []bool{true, false} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("postgres=%v: rows of a []float64 column did not panic", postgres)
+				}
+			}()
+			writeTx{db: &DB{postgres: postgres}}.rows([]string{"a"}, []float64{1})
+		}()
+	}
+}
