@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"path/filepath"
 	"testing"
 )
@@ -56,5 +57,36 @@ func TestGroupCommitRollsBackAllWhenASavepointCannot(t *testing.T) {
 	var n int
 	if err := db.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM inbox WHERE consumer_group = 'g'`).Scan(&n); err != nil || n != 0 {
 		t.Fatalf("%d inbox rows (%v), want none: the failed event's writes were committed", n, err)
+	}
+}
+
+// TestWriterPragmas: the writer keeps savepoint sub-journals in memory and
+// checkpoints the WAL every 10,000 pages (writerPragmas); the read pool is
+// left at SQLite's defaults.
+func TestWriterPragmas(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "reelay.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = db.Close() }()
+	for _, c := range []struct {
+		pool   *sql.DB
+		pragma string
+		want   int
+	}{
+		{db.write, "temp_store", 2}, // 2: MEMORY
+		{db.write, "wal_autocheckpoint", 10000},
+		{db.write, "synchronous", 1}, // 1: NORMAL
+		{db.read, "wal_autocheckpoint", 1000},
+	} {
+		var got int
+		if err := c.pool.QueryRowContext(ctx, "PRAGMA "+c.pragma).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got != c.want {
+			t.Errorf("PRAGMA %s = %d, want %d", c.pragma, got, c.want)
+		}
 	}
 }

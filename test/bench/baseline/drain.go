@@ -64,7 +64,9 @@ func drain(ctx context.Context, addr string, brokers []string, database string, 
 }
 
 // openDB opens the database as Reelay does: SQLite in WAL mode with one
-// writer connection, PostgreSQL with a pool.
+// writer connection and Reelay's writer pragmas (sqlstore.writerPragmas:
+// they did not change the baseline's rate, whose transactions are whole
+// polls), PostgreSQL with a pool.
 func openDB(url string) (*sql.DB, error) {
 	if strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://") {
 		db, err := sql.Open("pgx", url)
@@ -73,7 +75,8 @@ func openDB(url string) (*sql.DB, error) {
 		}
 		return db, err
 	}
-	db, err := sql.Open("sqlite", "file:"+url+"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_txlock=immediate")
+	db, err := sql.Open("sqlite", "file:"+url+"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_txlock=immediate"+
+		"&_pragma=temp_store(MEMORY)&_pragma=wal_autocheckpoint(10000)")
 	if err == nil {
 		db.SetMaxOpenConns(1)
 	}
