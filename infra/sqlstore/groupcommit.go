@@ -13,9 +13,12 @@ import (
 // write at the same time: SQLite has a single writer, and a commit costs more
 // than an event's statements. Events take turns holding the transaction (the
 // token), each inside its own savepoint, so one event's failure rolls back
-// only its own writes. The event that hands the token to nobody commits, and
-// every event of the batch learns the commit's outcome before Apply returns:
-// an event is reported applied only once it is durable.
+// only its own writes; the event that begins the transaction needs none (a
+// savepoint copies the old content of every page it changes): when it fails,
+// the transaction, which holds its writes only, rolls back. The event that
+// hands the token to nobody commits, and every event of the batch learns the
+// commit's outcome before Apply returns: an event is reported applied only
+// once it is durable.
 type groupCommit struct {
 	db      *sql.DB
 	token   sync.Mutex
@@ -39,7 +42,7 @@ type batch struct {
 type turn struct {
 	g    *groupCommit
 	b    *batch
-	name string
+	name string // the event's savepoint; empty for the event that began the transaction
 }
 
 // join waits for the token and opens the event's savepoint, beginning a
@@ -56,6 +59,7 @@ func (g *groupCommit) join(ctx context.Context) (*turn, error) {
 			return nil, fmt.Errorf("begin: %w", err)
 		}
 		g.open = &batch{tx: tx, done: make(chan struct{})}
+		return &turn{g: g, b: g.open}, nil
 	}
 	t := &turn{g: g, b: g.open, name: fmt.Sprintf("e%d", g.open.members+g.open.rolledBack)}
 	if _, err := t.b.tx.ExecContext(ctx, "SAVEPOINT "+t.name); err != nil {
@@ -72,20 +76,28 @@ func (t *turn) leave(keep bool) error {
 	g, b := t.g, t.b
 	ctx := context.Background()
 	var err error
+	first := t.name == "" // the transaction holds this event's writes only
 	if keep {
-		if _, err = b.tx.ExecContext(ctx, "RELEASE "+t.name); err == nil {
+		if !first {
+			_, err = b.tx.ExecContext(ctx, "RELEASE "+t.name)
+		}
+		if err == nil {
 			b.members++
 		}
 	}
 	if !keep || err != nil {
-		if _, rerr := b.tx.ExecContext(ctx, "ROLLBACK TO "+t.name); rerr != nil {
-			b.broken = errors.Join(b.broken, fmt.Errorf("rollback to savepoint %s: %w", t.name, rerr))
-		} else if _, rerr := b.tx.ExecContext(ctx, "RELEASE "+t.name); rerr != nil {
-			b.broken = errors.Join(b.broken, fmt.Errorf("release savepoint %s: %w", t.name, rerr))
+		if !first {
+			if _, rerr := b.tx.ExecContext(ctx, "ROLLBACK TO "+t.name); rerr != nil {
+				b.broken = errors.Join(b.broken, fmt.Errorf("rollback to savepoint %s: %w", t.name, rerr))
+			} else if _, rerr := b.tx.ExecContext(ctx, "RELEASE "+t.name); rerr != nil {
+				b.broken = errors.Join(b.broken, fmt.Errorf("release savepoint %s: %w", t.name, rerr))
+			}
 		}
 		b.rolledBack++
 	}
-	if g.waiting.Load() == 0 || b.members >= g.maxSize || b.broken != nil {
+	// A failed first event ends the transaction: rolling it back is how its
+	// writes are undone.
+	if g.waiting.Load() == 0 || b.members >= g.maxSize || b.broken != nil || first && b.members == 0 {
 		g.open = nil
 		switch {
 		case b.broken != nil:

@@ -60,6 +60,74 @@ func TestGroupCommitRollsBackAllWhenASavepointCannot(t *testing.T) {
 	}
 }
 
+// TestGroupCommitFirstEventFailsAlone: the event that begins a transaction
+// writes without a savepoint; when it fails, the transaction rolls back and
+// the event waiting for the token begins a new one, which commits.
+func TestGroupCommitFirstEventFailsAlone(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "reelay.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = db.Close() }()
+	g := db.group
+	insert := func(tt *turn, id string) {
+		t.Helper()
+		if _, err := tt.b.tx.ExecContext(ctx, `INSERT INTO inbox (consumer_group, event_id, processed_at) VALUES ('g', $1, 0)`, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first, err := g.join(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.name != "" {
+		t.Fatalf("the first event opened savepoint %q", first.name)
+	}
+	insert(first, "failed")
+	g.waiting.Add(1) // the second event waits for the token
+	secondc := make(chan *turn, 1)
+	go func() {
+		tt, err := g.join(ctx)
+		g.waiting.Add(-1)
+		if err != nil {
+			t.Error(err)
+		}
+		secondc <- tt
+	}()
+	if err := first.leave(false); err != nil {
+		t.Fatalf("the failed event's own leave: %v", err)
+	}
+	second := <-secondc
+	if second == nil {
+		t.FailNow()
+	}
+	if second.b == first.b || second.name != "" {
+		t.Fatal("the second event joined the rolled-back transaction instead of beginning one")
+	}
+	insert(second, "kept")
+	if err := second.leave(true); err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	rows, err := db.read.QueryContext(ctx, `SELECT event_id FROM inbox WHERE consumer_group = 'g' ORDER BY event_id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = rows.Close() }()
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	if len(ids) != 1 || ids[0] != "kept" {
+		t.Fatalf("inbox rows %v, want [kept]", ids)
+	}
+}
+
 // TestWriterPragmas: the writer keeps savepoint sub-journals in memory and
 // checkpoints the WAL every 10,000 pages (writerPragmas); the read pool is
 // left at SQLite's defaults.
