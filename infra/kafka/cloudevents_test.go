@@ -323,3 +323,22 @@ func TestReplayHeadersCountOnlyOnReplayTopics(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkMarshal is the record of an event as the API publishes it.
+func BenchmarkMarshal(b *testing.B) {
+	e, err := events.New(events.TypeMovieViewed, "reelay/api", "heat", events.MovieViewed{MovieID: "heat", UserID: "u1"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	e.CorrelationID = "trace-1"
+	var pub capture
+	if err := kafka.NewEvents(&pub, time.Second).Publish(context.Background(), events.TopicMovieViews, e); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := (kafka.Marshaler{}).Marshal(events.TopicMovieViews, pub.msg); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

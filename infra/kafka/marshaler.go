@@ -42,14 +42,28 @@ func (Marshaler) Marshal(topic string, msg *message.Message) (*sarama.ProducerMe
 	ident := events.IdentityOf(msg.Metadata, msg.Payload)
 	carry := (ident.ID == "" || ident.Source == "") && carriableUUID(msg.UUID) // no dedup id
 
+	// The headers' bytes are slices of one buffer: one allocation per
+	// record instead of two per header.
+	size := 0
+	for k, v := range msg.Metadata {
+		size += len(k) + len(v)
+	}
+	if carry {
+		size += len(UUIDHeader) + len(msg.UUID)
+	}
+	buf := make([]byte, 0, size)
+	bytesOf := func(s string) []byte {
+		buf = append(buf, s...)
+		return buf[len(buf)-len(s) : len(buf) : len(buf)]
+	}
 	headers := make([]sarama.RecordHeader, 0, len(msg.Metadata)+1)
 	for k, v := range msg.Metadata {
 		if k != MetadataKey && (k != UUIDHeader || !carry) {
-			headers = append(headers, sarama.RecordHeader{Key: []byte(k), Value: []byte(v)})
+			headers = append(headers, sarama.RecordHeader{Key: bytesOf(k), Value: bytesOf(v)})
 		}
 	}
 	if carry {
-		headers = append(headers, sarama.RecordHeader{Key: []byte(UUIDHeader), Value: []byte(msg.UUID)})
+		headers = append(headers, sarama.RecordHeader{Key: bytesOf(UUIDHeader), Value: bytesOf(msg.UUID)})
 	}
 	pm := &sarama.ProducerMessage{Topic: topic, Value: sarama.ByteEncoder(msg.Payload), Headers: headers}
 	if key := msg.Metadata.Get(MetadataKey); key != "" {
