@@ -77,11 +77,13 @@ func (s *Server) publish(c echo.Context, topic, eventType, key string, data any)
 	return id, nil
 }
 
-// accept publishes and answers 202 with the event id.
+// accept publishes and answers 202 with the event id: {"eventId": id},
+// written without the JSON encoder (id is a UUID, which needs no escaping;
+// the encoder was 5 % of the service's CPU under ingest load).
 func (s *Server) accept(c echo.Context, topic, eventType, key string, data any) error {
 	id, err := s.publish(c, topic, eventType, key, data)
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusAccepted, acceptedBody{EventID: id})
+	return c.JSONBlob(http.StatusAccepted, []byte(`{"eventId":"`+id+`"}`))
 }
