@@ -275,6 +275,8 @@ func subscribers(lc fx.Lifecycle, cfg config.Config, b Brokers, sec kafka.Securi
 		s, err := kafka.NewKeyedSubscriber(kafka.KeyedSubscriberConfig{
 			Brokers: b, ConsumerGroup: group, Security: sec,
 			MaxInFlightPerPartition: cfg.ConsumerMaxInFlight,
+			// The router settles every message (its settled middleware).
+			SettledByConsumer: true,
 			// An event may be in flight for the whole grace: a revoked
 			// partition waits that long before it is given up.
 			RevokeTimeout:       cfg.ShutdownTimeout,

@@ -48,6 +48,13 @@ type KeyedSubscriberConfig struct {
 	// NackBackoff is how long a nacked message's key waits before the
 	// message is handed out again. Default 100 ms.
 	NackBackoff time.Duration
+	// SettledByConsumer says the consumer reports every message's outcome
+	// with Settle, and Ack and Nack are not watched: the subscriber then
+	// runs no goroutine per message to wait for them. For a consumer that
+	// sees the outcome of every message it receives, as a router middleware
+	// does; a message it never settles holds its key and its slot of
+	// MaxInFlight until its partition is given up.
+	SettledByConsumer bool
 
 	// CommitInterval is how often the offsets of acked messages are
 	// committed (besides on revoke and on Close). Default 1 s.

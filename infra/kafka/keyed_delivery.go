@@ -13,12 +13,15 @@ import (
 // record its partitions may hand out (partitionQueue.next, round the
 // partitions, within MaxInFlight), sends it as a message, and starts an
 // await goroutine that settles the record when the message is acked or
-// nacked. Settling frees the record's key and a slot, and wakes the sender.
+// nacked; with SettledByConsumer, the consumer settles it with Settle
+// instead. Settling frees the record's key and a slot, and wakes the
+// sender.
 
 // delivery is a record handed out and not yet settled.
 type delivery struct {
 	part *partition
 	rec  *kgo.Record
+	ctx  context.Context // its partition's (partition.ctx), the message context's parent
 }
 
 // send hands out sub's messages until the subscription ends, then closes
@@ -45,11 +48,13 @@ func (s *KeyedSubscriber) send(sub *subscription) {
 			timer.Stop()
 			continue
 		}
-		msg, cancel := s.message(sub.ctx, d)
+		msg, cancel := s.message(d)
 		select {
 		case sub.out <- msg:
-			s.awaits.Add(1)
-			go s.await(d, msg, cancel)
+			if !s.cfg.SettledByConsumer {
+				s.awaits.Add(1)
+				go s.await(d, msg, cancel)
+			}
 		case <-d.part.revoking:
 			cancel()
 			s.settle(d, giveBack)
@@ -77,7 +82,11 @@ func (s *KeyedSubscriber) take(sub *subscription) (delivery, time.Time) {
 		if rec := p.queue.next(now); rec != nil {
 			sub.rr = (sub.rr + i + 1) % n
 			s.inFlight++
-			return delivery{part: p, rec: rec}, time.Time{}
+			if p.ctxOf != sub {
+				p.ctx, p.cancel = context.WithCancel(sub.ctx)
+				p.ctxOf = sub
+			}
+			return delivery{part: p, rec: rec, ctx: p.ctx}, time.Time{}
 		}
 		if at, ok := p.queue.nextRetry(); ok && (retryAt.IsZero() || at.Before(retryAt)) {
 			retryAt = at
@@ -86,12 +95,46 @@ func (s *KeyedSubscriber) take(sub *subscription) (delivery, time.Time) {
 	return delivery{}, retryAt
 }
 
-// message builds the message of d's record, its context derived from ctx.
-func (s *KeyedSubscriber) message(ctx context.Context, d delivery) (*message.Message, context.CancelFunc) {
+// message builds the message of d's record, its context derived from its
+// partition's.
+func (s *KeyedSubscriber) message(d delivery) (*message.Message, context.CancelFunc) {
 	msg, _ := s.marshaler.UnmarshalRecord(d.rec) // never fails
-	mctx, cancel := context.WithCancel(newDeliveryContext(ctx, s, d))
+	dc := newDeliveryContext(d.ctx, s, d)
+	mctx, cancel := context.WithCancel(dc)
+	dc.settler.cancel = cancel
 	msg.SetContext(mctx)
 	return msg, cancel
+}
+
+// settler settles a delivery once, for Settle.
+type settler struct {
+	s      *KeyedSubscriber
+	d      delivery
+	cancel context.CancelFunc // the message context's
+	once   sync.Once
+}
+
+type settlerKey struct{}
+
+// Settle reports the outcome of the message whose context ctx is, for a
+// KeyedSubscriber with SettledByConsumer: with ack, its offset may be
+// committed and its key's next record handed out; without, it is handed
+// out again after NackBackoff. Either way its context ends. Only the first
+// call counts. It does nothing for a context the KeyedSubscriber did not
+// make, or without SettledByConsumer (Ack and Nack settle then).
+func Settle(ctx context.Context, ack bool) {
+	st, ok := ctx.Value(settlerKey{}).(*settler)
+	if !ok || !st.s.cfg.SettledByConsumer {
+		return
+	}
+	st.once.Do(func() {
+		o := nacked
+		if ack {
+			o = acked
+		}
+		st.s.settle(st.d, o)
+		st.cancel()
+	})
 }
 
 // sequencer lets the consumer of a delivery say it was sequenced.

@@ -130,6 +130,9 @@ func (s *KeyedSubscriber) remove(parts []*partition) {
 		s.drain(p)
 		p.removed = true
 		close(p.gone)
+		if p.cancel != nil {
+			p.cancel() // the contexts of its messages still out
+		}
 		s.inFlight -= p.queue.inFlight
 		s.account(p, -p.queue.held, -p.queue.heldBytes)
 		delete(s.parts, p.tp)

@@ -98,6 +98,11 @@ type partition struct {
 	removed   bool          // revoked, lost or closed: acks are ignored
 	revoking  chan struct{} // closed when the partition starts draining
 	gone      chan struct{} // closed when removed
+	// ctx is the parent of the contexts of its messages sent to
+	// subscription ctxOf (made by take), canceled when it is removed.
+	ctx    context.Context
+	cancel context.CancelFunc
+	ctxOf  *subscription
 }
 
 // subscription is one Subscribe call: one exact topic, or a pattern.

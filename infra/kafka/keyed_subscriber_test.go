@@ -449,6 +449,21 @@ func revokeScenario(t *testing.T, steps []string) {
 // the partition's next owner gets it again.
 func TestKeyedSubscriberRevokeAbandonsSlowMessages(t *testing.T) {
 	t.Parallel()
+	for _, byConsumer := range []bool{false, true} {
+		name := "acked"
+		if byConsumer {
+			name = "settled by consumer"
+		}
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			revokeAbandonsSlowMessages(t, byConsumer)
+		})
+	}
+}
+
+// revokeAbandonsSlowMessages is TestKeyedSubscriberRevokeAbandonsSlowMessages
+// with messages acked (Ack) or settled (Settle, SettledByConsumer).
+func revokeAbandonsSlowMessages(t *testing.T, byConsumer bool) {
 	brokers := testBrokers(t)
 	topic := uniqueName(t, "slow")
 	group := uniqueName(t, "slow-group")
@@ -465,6 +480,7 @@ func TestKeyedSubscriberRevokeAbandonsSlowMessages(t *testing.T) {
 	cfg.RevokeTimeout = 500 * time.Millisecond
 	cfg.CloseTimeout = 500 * time.Millisecond
 	cfg.ClientID = "first"
+	cfg.SettledByConsumer = byConsumer
 	first := newKeyed(t, cfg)
 	ch, err := first.Subscribe(context.Background(), topic)
 	if err != nil {
@@ -479,7 +495,11 @@ func TestKeyedSubscriberRevokeAbandonsSlowMessages(t *testing.T) {
 			canceled.Store(info.Partition, true)
 		case <-time.After(20 * time.Second):
 		}
-		msg.Ack() // too late: ignored
+		if byConsumer { // too late: ignored
+			kafka.Settle(msg.Context(), true)
+		} else {
+			msg.Ack()
+		}
 	})
 	eventually(t, 30*time.Second, func() error {
 		for p := range int32(2) {
@@ -501,6 +521,7 @@ func TestKeyedSubscriberRevokeAbandonsSlowMessages(t *testing.T) {
 	if _, ok := canceled.Load(info.Partition); !ok {
 		t.Fatalf("partition %d moved without canceling the first member's message", info.Partition)
 	}
+	kafka.Settle(msg.Context(), true)
 	msg.Ack()
 }
 

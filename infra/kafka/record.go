@@ -37,13 +37,14 @@ func RecordFromContext(ctx context.Context) (RecordInfo, bool) {
 // per message without allocating.
 type deliveryContext struct {
 	context.Context
-	info RecordInfo
-	seq  sequencer
+	info    RecordInfo
+	seq     sequencer
+	settler settler
 }
 
 func newDeliveryContext(ctx context.Context, s *KeyedSubscriber, d delivery) *deliveryContext {
 	rec := d.rec
-	return &deliveryContext{Context: ctx, seq: sequencer{s: s, d: d}, info: RecordInfo{
+	return &deliveryContext{Context: ctx, seq: sequencer{s: s, d: d}, settler: settler{s: s, d: d}, info: RecordInfo{
 		Topic: rec.Topic, Partition: rec.Partition, Offset: rec.Offset, Key: rec.Key, Timestamp: rec.Timestamp,
 	}}
 }
@@ -54,6 +55,8 @@ func (c *deliveryContext) Value(key any) any {
 		return &c.info
 	case sequencerKey:
 		return &c.seq
+	case settlerKey:
+		return &c.settler
 	}
 	return c.Context.Value(key)
 }

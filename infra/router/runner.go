@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/reelay/reelay/events"
+	"github.com/reelay/reelay/infra/kafka"
 	"github.com/reelay/reelay/infra/telemetry"
 	"github.com/reelay/reelay/infra/tracing"
 )
@@ -239,6 +240,7 @@ func (r *Runner) addHandler(c events.Consumer, topic string) error {
 	h := r.router.AddConsumerHandler(name, topic, sub, d.handle)
 	dlq := &deadLetter{pub: r.publisher, topic: events.DeadLetterTopic(c.Group), stuck: r.stuck, group: c.Group, logger: r.logger}
 	h.AddMiddleware(
+		settled(kafka.Settle),
 		decodeFirst(c),
 		correlation(r.logger, c.Group, name),
 		consumeSpan(r.tracer, c.Group, name, dlq.topic),
