@@ -83,8 +83,7 @@ func (s *KeyedSubscriber) take(sub *subscription) (delivery, time.Time) {
 			sub.rr = (sub.rr + i + 1) % n
 			s.inFlight++
 			if p.ctxOf != sub {
-				p.ctx, p.cancel = context.WithCancel(sub.ctx)
-				p.ctxOf = sub
+				p.newContext(sub)
 			}
 			return delivery{part: p, rec: rec, ctx: p.ctx}, time.Time{}
 		}

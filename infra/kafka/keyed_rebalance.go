@@ -130,8 +130,12 @@ func (s *KeyedSubscriber) remove(parts []*partition) {
 		s.drain(p)
 		p.removed = true
 		close(p.gone)
-		if p.cancel != nil {
-			p.cancel() // the contexts of its messages still out
+		if p.cancel != nil { // the contexts of its messages still out
+			p.cancel()
+			for _, cancel := range p.before {
+				cancel()
+			}
+			p.before = nil
 		}
 		s.inFlight -= p.queue.inFlight
 		s.account(p, -p.queue.held, -p.queue.heldBytes)

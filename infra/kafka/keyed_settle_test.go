@@ -2,7 +2,9 @@ package kafka_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
+	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -71,4 +73,61 @@ func TestKeyedSubscriberSettledByConsumer(t *testing.T) {
 	if msg := receive(t, ch2, "no message after the restart"); string(msg.Payload) != "2" {
 		t.Fatalf("after the restart the group starts at %q, want 2: the settled records were not committed", msg.Payload)
 	}
+}
+
+// TestKeyedSubscriberRevokeCancelsMessagesOfATopicThatChangedHands: with
+// SettledByConsumer, messages a pattern subscription handed out and that
+// are still out when an exact subscription takes their topic keep their
+// context, while the messages sent after get new ones; when their partition
+// is revoked, both are canceled.
+func TestKeyedSubscriberRevokeCancelsMessagesOfATopicThatChangedHands(t *testing.T) {
+	t.Parallel()
+	brokers := testBrokers(t)
+	prefix := uniqueName(t, "hands") + "-"
+	topic := prefix + "a"
+	group := uniqueName(t, "hands-group")
+	createTopic(t, brokers, topic, 2)
+	manual, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer manual.Close()
+	produce(t, manual, &kgo.Record{Topic: topic, Partition: 0, Key: []byte("k0"), Value: []byte("0")},
+		&kgo.Record{Topic: topic, Partition: 1, Key: []byte("k1"), Value: []byte("1")})
+
+	cfg := fastConfig(brokers, group)
+	cfg.SettledByConsumer = true
+	cfg.RevokeTimeout = 500 * time.Millisecond
+	cfg.CloseTimeout = 500 * time.Millisecond
+	cfg.ClientID = "first"
+	first := newKeyed(t, cfg)
+	pattern, err := first.Subscribe(context.Background(), prefix+"*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	held := []*message.Message{receive(t, pattern, "no first message"), receive(t, pattern, "no second message")}
+	exact, err := first.Subscribe(context.Background(), topic) // takes the topic from the pattern
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A record of another key on each partition, through the exact
+	// subscription: messages of both subscriptions are out on both.
+	produce(t, manual, &kgo.Record{Topic: topic, Partition: 0, Key: []byte("k2"), Value: []byte("2")},
+		&kgo.Record{Topic: topic, Partition: 1, Key: []byte("k3"), Value: []byte("3")})
+	receive(t, exact, "no first message through the exact subscription")
+	receive(t, exact, "no second message through the exact subscription")
+
+	cfg.ClientID = "second"
+	second := newKeyed(t, cfg)
+	if _, err := second.Subscribe(context.Background(), topic); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, func() error {
+		for _, m := range held {
+			if m.Context().Err() != nil {
+				return nil
+			}
+		}
+		return fmt.Errorf("no held message's context was canceled: the partitions were not revoked, or their messages were forgotten")
+	})
 }

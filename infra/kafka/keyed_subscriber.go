@@ -103,6 +103,20 @@ type partition struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	ctxOf  *subscription
+	// before are the cancels of the contexts it had for subscriptions that
+	// gave its topic up while still live (a pattern's, to an exact
+	// subscription): messages sent through them may still be out.
+	before []context.CancelFunc
+}
+
+// newContext makes the parent of p's messages sent to sub, keeping the
+// cancel of the previous one while its subscription lives. s.mu is held.
+func (p *partition) newContext(sub *subscription) {
+	if p.cancel != nil && p.ctx.Err() == nil {
+		p.before = append(p.before, p.cancel)
+	}
+	p.ctx, p.cancel = context.WithCancel(sub.ctx)
+	p.ctxOf = sub
 }
 
 // subscription is one Subscribe call: one exact topic, or a pattern.
