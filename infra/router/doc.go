@@ -1,11 +1,14 @@
 // Package router runs events.Consumers on one Watermill router. Every
 // handler gets the same middleware, once, outermost first:
 //
-//	decode → correlation → consume span → outcome → dead letter → failure record → retry → attempt record → attempt events → recoverer → batcher → inbox → dispatch
+//	settle → decode → correlation → consume span → outcome → recent events → dead letter → failure record → retry → attempt record → attempt events → recoverer → batcher → inbox → dispatch
 //
 // (one file each, the two tracing ones in tracing.go and absent when
-// tracing is off; decode reads the envelope once, for the others; the batcher applies the events of batch routes together
-// and sends the rest, and any event of a failed batch, on to the inbox)
+// tracing is off; settle reports each message's outcome to the
+// KeyedSubscriber, which then needs no goroutine per message to watch Ack
+// and Nack; decode reads the envelope once, for the others; the batcher
+// applies the events of batch routes together and sends the rest, and any
+// event of a failed batch, on to the inbox)
 // so a handler sees each event at least once, in key order per partition; a
 // transient error is retried with exponential backoff and jitter; a permanent
 // one (malformed input) is not; what still fails goes to the group's
