@@ -56,16 +56,8 @@ func delivered(t *testing.T, pm *sarama.ProducerMessage) *sarama.ConsumerMessage
 // correlationid extension.
 func TestReelayRecordsAreValidCloudEvents(t *testing.T) {
 	t.Parallel()
-	e, err := events.New(events.TypeMovieViewed, "reelay/api", "heat", events.MovieViewed{MovieID: "heat", UserID: "u1"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.CorrelationID = "trace-1"
-	var pub capture
-	if err := kafka.NewEvents(&pub, time.Second).Publish(context.Background(), events.TopicMovieViews, e); err != nil {
-		t.Fatal(err)
-	}
-	pm, err := kafka.Marshaler{}.Marshal(events.TopicMovieViews, pub.msg)
+	e, msg := publishedView(t)
+	pm, err := kafka.Marshaler{}.Marshal(events.TopicMovieViews, msg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -326,19 +318,27 @@ func TestReplayHeadersCountOnlyOnReplayTopics(t *testing.T) {
 
 // BenchmarkMarshal is the record of an event as the API publishes it.
 func BenchmarkMarshal(b *testing.B) {
+	_, msg := publishedView(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := (kafka.Marshaler{}).Marshal(events.TopicMovieViews, msg); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// publishedView is a movie.viewed event with a correlation id and the
+// message the API's publisher gives Watermill for it.
+func publishedView(tb testing.TB) (events.Envelope, *message.Message) {
+	tb.Helper()
 	e, err := events.New(events.TypeMovieViewed, "reelay/api", "heat", events.MovieViewed{MovieID: "heat", UserID: "u1"})
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	e.CorrelationID = "trace-1"
 	var pub capture
 	if err := kafka.NewEvents(&pub, time.Second).Publish(context.Background(), events.TopicMovieViews, e); err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := (kafka.Marshaler{}).Marshal(events.TopicMovieViews, pub.msg); err != nil {
-			b.Fatal(err)
-		}
-	}
+	return e, pub.msg
 }

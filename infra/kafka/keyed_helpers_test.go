@@ -111,6 +111,21 @@ func producer(t *testing.T, brokers []string) *kgo.Client {
 	return cl
 }
 
+// producePerPartition writes record "0" (key k0) to partition 0 of topic and
+// "1" (key k1) to partition 1, and returns the producer, which places each
+// record on the partition it names.
+func producePerPartition(t *testing.T, brokers []string, topic string) *kgo.Client {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cl.Close)
+	produce(t, cl, &kgo.Record{Topic: topic, Partition: 0, Key: []byte("k0"), Value: []byte("0")},
+		&kgo.Record{Topic: topic, Partition: 1, Key: []byte("k1"), Value: []byte("1")})
+	return cl
+}
+
 // produce writes recs and fails the test unless every one is acknowledged.
 func produce(t *testing.T, cl *kgo.Client, recs ...*kgo.Record) {
 	t.Helper()

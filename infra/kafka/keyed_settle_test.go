@@ -87,13 +87,7 @@ func TestKeyedSubscriberRevokeCancelsMessagesOfATopicThatChangedHands(t *testing
 	topic := prefix + "a"
 	group := uniqueName(t, "hands-group")
 	createTopic(t, brokers, topic, 2)
-	manual, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.RecordPartitioner(kgo.ManualPartitioner()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer manual.Close()
-	produce(t, manual, &kgo.Record{Topic: topic, Partition: 0, Key: []byte("k0"), Value: []byte("0")},
-		&kgo.Record{Topic: topic, Partition: 1, Key: []byte("k1"), Value: []byte("1")})
+	manual := producePerPartition(t, brokers, topic)
 
 	cfg := fastConfig(brokers, group)
 	cfg.SettledByConsumer = true

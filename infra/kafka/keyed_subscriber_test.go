@@ -468,13 +468,7 @@ func revokeAbandonsSlowMessages(t *testing.T, byConsumer bool) {
 	topic := uniqueName(t, "slow")
 	group := uniqueName(t, "slow-group")
 	createTopic(t, brokers, topic, 2)
-	manual, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.RecordPartitioner(kgo.ManualPartitioner()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer manual.Close()
-	produce(t, manual, &kgo.Record{Topic: topic, Partition: 0, Key: []byte("k0"), Value: []byte("0")},
-		&kgo.Record{Topic: topic, Partition: 1, Key: []byte("k1"), Value: []byte("1")})
+	producePerPartition(t, brokers, topic)
 
 	cfg := fastConfig(brokers, group)
 	cfg.RevokeTimeout = 500 * time.Millisecond

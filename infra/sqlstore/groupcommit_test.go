@@ -14,23 +14,13 @@ import (
 func TestGroupCommitRollsBackAllWhenASavepointCannot(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db, err := Open(ctx, filepath.Join(t.TempDir(), "reelay.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = db.Close() }()
+	db := openSQLite(t)
 	g := db.group
-	insert := func(tt *turn, id string) {
-		t.Helper()
-		if _, err := tt.b.tx.ExecContext(ctx, `INSERT INTO inbox (consumer_group, event_id, processed_at) VALUES ('g', $1, 0)`, id); err != nil {
-			t.Fatal(err)
-		}
-	}
 	first, err := g.join(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	insert(first, "kept")
+	insertRow(t, first, "kept")
 	// One event waiting, as the second would be: the first hands the token
 	// on without committing.
 	g.waiting.Add(1)
@@ -44,7 +34,7 @@ func TestGroupCommitRollsBackAllWhenASavepointCannot(t *testing.T) {
 	if second.b != first.b {
 		t.Fatal("the second event did not join the first one's batch")
 	}
-	insert(second, "failed")
+	insertRow(t, second, "failed")
 	if _, err := second.b.tx.ExecContext(ctx, "RELEASE "+second.name); err != nil {
 		t.Fatal(err)
 	}
@@ -66,18 +56,8 @@ func TestGroupCommitRollsBackAllWhenASavepointCannot(t *testing.T) {
 func TestGroupCommitFirstEventFailsAlone(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db, err := Open(ctx, filepath.Join(t.TempDir(), "reelay.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = db.Close() }()
+	db := openSQLite(t)
 	g := db.group
-	insert := func(tt *turn, id string) {
-		t.Helper()
-		if _, err := tt.b.tx.ExecContext(ctx, `INSERT INTO inbox (consumer_group, event_id, processed_at) VALUES ('g', $1, 0)`, id); err != nil {
-			t.Fatal(err)
-		}
-	}
 	first, err := g.join(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -85,7 +65,7 @@ func TestGroupCommitFirstEventFailsAlone(t *testing.T) {
 	if first.name != "" {
 		t.Fatalf("the first event opened savepoint %q", first.name)
 	}
-	insert(first, "failed")
+	insertRow(t, first, "failed")
 	g.waiting.Add(1) // the second event waits for the token
 	secondc := make(chan *turn, 1)
 	go func() {
@@ -106,7 +86,7 @@ func TestGroupCommitFirstEventFailsAlone(t *testing.T) {
 	if second.b == first.b || second.name != "" {
 		t.Fatal("the second event joined the rolled-back transaction instead of beginning one")
 	}
-	insert(second, "kept")
+	insertRow(t, second, "kept")
 	if err := second.leave(true); err != nil {
 		t.Fatal(err)
 	}
@@ -134,11 +114,7 @@ func TestGroupCommitFirstEventFailsAlone(t *testing.T) {
 func TestWriterPragmas(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db, err := Open(ctx, filepath.Join(t.TempDir(), "reelay.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = db.Close() }()
+	db := openSQLite(t)
 	for _, c := range []struct {
 		pool   *sql.DB
 		pragma string
@@ -156,5 +132,24 @@ func TestWriterPragmas(t *testing.T) {
 		if got != c.want {
 			t.Errorf("PRAGMA %s = %d, want %d", c.pragma, got, c.want)
 		}
+	}
+}
+
+// openSQLite opens a SQLite store in the test's directory, closed at its end.
+func openSQLite(t *testing.T) *DB {
+	t.Helper()
+	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "reelay.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	return db
+}
+
+// insertRow writes an inbox row of group g in tt's transaction.
+func insertRow(t *testing.T, tt *turn, id string) {
+	t.Helper()
+	if _, err := tt.b.tx.ExecContext(context.Background(), `INSERT INTO inbox (consumer_group, event_id, processed_at) VALUES ('g', $1, 0)`, id); err != nil {
+		t.Fatal(err)
 	}
 }
