@@ -82,7 +82,7 @@ func recordViews(ctx context.Context, tx writeTx, views []analytics.View) error 
 	slices.Sort(movieOrder)
 	slices.Sort(userOrder)
 	source, args := tx.rows(movieIDs, userIDs)
-	rows, err := tx.QueryContext(ctx, `INSERT INTO movie_viewers (movie_id, user_id) `+source+
+	rows, err := tx.QueryContext(ctx, tx.insertInto("movie_viewers")+` (movie_id, user_id) `+source+
 		` ON CONFLICT DO NOTHING RETURNING movie_id`, args...)
 	if err != nil {
 		return err
@@ -112,14 +112,14 @@ func recordViews(ctx context.Context, tx writeTx, views []analytics.View) error 
 	statRows, statArgs := tx.rows(movieOrder, statViews, statNew, statWatched, statLast)
 	userRows, userArgs := tx.rows(userOrder, perUser)
 	for _, st := range []stmt{
-		{`INSERT INTO views (event_id, movie_id, user_id, watched_seconds, viewed_at) ` + viewRows, viewArgs},
-		{`INSERT INTO movie_stats (movie_id, views, unique_viewers, watched_seconds, last_viewed_at) ` + statRows + `
+		{tx.insertInto("views") + ` (event_id, movie_id, user_id, watched_seconds, viewed_at) ` + viewRows, viewArgs},
+		{tx.insertInto("movie_stats") + ` (movie_id, views, unique_viewers, watched_seconds, last_viewed_at) ` + statRows + `
 		  ON CONFLICT (movie_id) DO UPDATE SET views = movie_stats.views + excluded.views,
 			unique_viewers = movie_stats.unique_viewers + excluded.unique_viewers,
 			watched_seconds = movie_stats.watched_seconds + excluded.watched_seconds,
 			last_viewed_at = CASE WHEN movie_stats.last_viewed_at IS NULL OR excluded.last_viewed_at > movie_stats.last_viewed_at
 				THEN excluded.last_viewed_at ELSE movie_stats.last_viewed_at END`, statArgs},
-		{`INSERT INTO user_stats (user_id, views) ` + userRows + `
+		{tx.insertInto("user_stats") + ` (user_id, views) ` + userRows + `
 		  ON CONFLICT (user_id) DO UPDATE SET views = user_stats.views + excluded.views`, userArgs},
 	} {
 		if _, err := tx.ExecVaried(ctx, st.query, st.args...); err != nil {

@@ -123,6 +123,41 @@ func TestRecordViewsInOneBatch(t *testing.T) {
 	})
 }
 
+// TestBatchFailingPartWayWritesNothing: a multi-row write that fails at a
+// later row (two views with one event id; on SQLite the statement is INSERT
+// OR FAIL, which keeps the rows before) leaves nothing of the batch: not
+// those rows, not the viewers and stats written before it, not the inbox
+// rows, so the same events apply afterwards.
+func TestBatchFailingPartWayWritesNothing(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		s := sqlstore.NewAnalytics(db)
+		at := time.UnixMilli(1_700_000_000_000).UTC()
+		secs := int64(10)
+		view := func(id string) analytics.View {
+			return analytics.View{EventID: id, MovieViewed: events.MovieViewed{MovieID: "m", UserID: "u1", WatchedSeconds: &secs}, At: at}
+		}
+		if _, err := db.ApplyBatch(ctx, events.GroupAnalytics, []string{"1", "2"}, func(ctx context.Context, _ []int) error {
+			return s.RecordViews(ctx, []analytics.View{view("1"), view("2"), view("1")})
+		}); err == nil {
+			t.Fatal("a batch with a repeated view id was applied")
+		}
+		if st, err := s.MovieStats(ctx, "m"); err == nil && (st.Views != 0 || st.UniqueViewers != 0) {
+			t.Fatalf("the failed batch left stats %+v", st)
+		}
+		fresh, err := db.ApplyBatch(ctx, events.GroupAnalytics, []string{"1", "2"}, func(ctx context.Context, _ []int) error {
+			return s.RecordViews(ctx, []analytics.View{view("1"), view("2")})
+		})
+		if err != nil || len(fresh) != 2 {
+			t.Fatalf("after the failed batch: fresh=%v err=%v, want both events applied", fresh, err)
+		}
+		if st, err := s.MovieStats(ctx, "m"); err != nil || st.Views != 2 || st.UniqueViewers != 1 {
+			t.Fatalf("m: %+v %v, want 2 views by 1 viewer", st, err)
+		}
+	})
+}
+
 // TestCountViewsOfSeveralMovies: one write adds each movie's views and keeps
 // each movie's latest view time.
 func TestCountViewsOfSeveralMovies(t *testing.T) {

@@ -194,7 +194,7 @@ func (u *unit) claimAll(ctx context.Context, eventIDs []string) ([]int, error) {
 	// parameters in one, and a row has three.
 	for chunk := range slices.Chunk(ids, claimRows) {
 		source, args := w.rows(same{u.group}, chunk, same{now})
-		rows, err := w.QueryContext(ctx, `INSERT INTO inbox (consumer_group, event_id, processed_at) `+source+
+		rows, err := w.QueryContext(ctx, w.insertInto("inbox")+` (consumer_group, event_id, processed_at) `+source+
 			` ON CONFLICT DO NOTHING RETURNING event_id`, args...)
 		if err != nil {
 			return nil, err

@@ -103,7 +103,7 @@ func (s *Movies) CountViews(ctx context.Context, views []movie.ViewCount) error 
 		}
 		source, args := tx.rows(ids, ns, at)
 		if _, err := tx.ExecVaried(ctx, `
-			INSERT INTO movies (id, views, updated_at) `+source+`
+			`+tx.insertInto("movies")+` (id, views, updated_at) `+source+`
 			ON CONFLICT (id) DO UPDATE SET views = movies.views + excluded.views,
 				updated_at = CASE WHEN excluded.updated_at > movies.updated_at THEN excluded.updated_at ELSE movies.updated_at END`,
 			args...); err != nil {

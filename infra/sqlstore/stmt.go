@@ -142,6 +142,19 @@ func (w writeTx) ExecVaried(ctx context.Context, query string, args ...any) (sql
 	return res, operation(query, err)
 }
 
+// insertInto is the head of a multi-row insert into table. On SQLite it is
+// INSERT OR FAIL INTO: a failing row stops the statement without undoing its
+// earlier rows, so SQLite keeps no statement journal (a copy of every page
+// the statement changes, 3 % of Reelay's CPU in the SQLite drain of both
+// groups). What a failed statement leaves is undone with the rest, since a
+// unit rolls back whole on any error. On PostgreSQL it is INSERT INTO.
+func (w writeTx) insertInto(table string) string {
+	if w.db.postgres {
+		return "INSERT INTO " + table
+	}
+	return "INSERT OR FAIL INTO " + table
+}
+
 // rows is the source of a multi-row write's rows, whose parameters are the
 // statement's only ones. cols are the columns, each a []string or []int64,
 // all of one length, or a same value for every row. Rows keep their order.
@@ -252,13 +265,18 @@ func sqlType(v any) string {
 }
 
 // operation names the statement that failed by its first words ("INSERT
-// INTO movie_stats", "UPDATE movies"), so that a dead-letter record's
-// error says which write of a handler failed; err stays unwrappable.
+// INTO movie_stats", "UPDATE movies"; SQLite's INSERT OR FAIL INTO reads as
+// INSERT INTO), so that a dead-letter record's error says which write of a
+// handler failed, in the same words on both databases; err stays
+// unwrappable.
 func operation(query string, err error) error {
 	if err == nil {
 		return nil
 	}
 	words := strings.Fields(query)
+	if len(words) > 3 && strings.EqualFold(words[1], "OR") {
+		words = append(words[:1:1], words[3:]...) // INSERT OR FAIL INTO t: as on PostgreSQL
+	}
 	n := 2
 	if len(words) > 0 && (strings.EqualFold(words[0], "INSERT") || strings.EqualFold(words[0], "DELETE")) {
 		n = 3 // INSERT INTO t, DELETE FROM t

@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"errors"
 	"reflect"
 	"testing"
 )
@@ -45,5 +46,27 @@ func TestRowsRefusesAnUnknownColumn(t *testing.T) {
 			}()
 			writeTx{db: &DB{postgres: postgres}}.rows([]string{"a"}, []float64{1})
 		}()
+	}
+}
+
+// TestInsertIntoAndItsOperation: a multi-row insert is INSERT OR FAIL INTO on
+// SQLite (no statement journal) and INSERT INTO on PostgreSQL, and the error
+// of either says INSERT INTO and its table.
+func TestInsertIntoAndItsOperation(t *testing.T) {
+	boom := errors.New("boom")
+	for _, c := range []struct {
+		postgres   bool
+		head, want string
+	}{
+		{false, "INSERT OR FAIL INTO views", "INSERT INTO views: boom"},
+		{true, "INSERT INTO views", "INSERT INTO views: boom"},
+	} {
+		head := writeTx{db: &DB{postgres: c.postgres}}.insertInto("views")
+		if head != c.head {
+			t.Errorf("postgres=%v: insertInto = %q, want %q", c.postgres, head, c.head)
+		}
+		if err := operation(head+" (event_id) VALUES (?)", boom); err.Error() != c.want || !errors.Is(err, boom) {
+			t.Errorf("postgres=%v: operation = %v, want %q", c.postgres, err, c.want)
+		}
 	}
 }

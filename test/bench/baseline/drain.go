@@ -307,8 +307,12 @@ const rowsPerStatement = 500
 // multi-row statements of head, the VALUES tuples and tail; scan reads the
 // rows a RETURNING tail returns. Its parameters are ? on SQLite (anon), $n
 // on PostgreSQL: SQLite looks every $n up in a list of the statement's
-// parameters, a cost quadratic in its rows.
+// parameters, a cost quadratic in its rows. On SQLite the insert is INSERT
+// OR FAIL, as Reelay's (sqlstore's insertInto): no statement journal.
 func insertRows(ctx context.Context, tx *sql.Tx, anon bool, head string, width, n int, args func(int) []any, scan func(*sql.Rows) error, tail ...string) error {
+	if anon {
+		head = strings.Replace(head, "INSERT INTO", "INSERT OR FAIL INTO", 1)
+	}
 	for from := 0; from < n; from += rowsPerStatement {
 		to := min(n, from+rowsPerStatement)
 		var q strings.Builder
