@@ -107,8 +107,6 @@ func (s *KeyedSubscriber) message(d delivery) (*message.Message, context.CancelF
 
 // settler settles a delivery once, for Settle.
 type settler struct {
-	s      *KeyedSubscriber
-	d      delivery
 	cancel context.CancelFunc // the message context's
 	once   sync.Once
 }
@@ -122,17 +120,17 @@ type settlerKey struct{}
 // call counts. It does nothing for a context the KeyedSubscriber did not
 // make, or without SettledByConsumer (Ack and Nack settle then).
 func Settle(ctx context.Context, ack bool) {
-	st, ok := ctx.Value(settlerKey{}).(*settler)
-	if !ok || !st.s.cfg.SettledByConsumer {
+	dc, ok := ctx.Value(settlerKey{}).(*deliveryContext)
+	if !ok || !dc.seq.s.cfg.SettledByConsumer {
 		return
 	}
-	st.once.Do(func() {
+	dc.settler.once.Do(func() {
 		o := nacked
 		if ack {
 			o = acked
 		}
-		st.s.settle(st.d, o)
-		st.cancel()
+		dc.seq.s.settle(dc.seq.d, o)
+		dc.settler.cancel()
 	})
 }
 

@@ -32,19 +32,19 @@ func RecordFromContext(ctx context.Context) (RecordInfo, bool) {
 	return *info, true
 }
 
-// deliveryContext is ctx carrying a delivered record's RecordInfo and its
-// sequencer: one allocation for both values, which are read several times
+// deliveryContext is ctx carrying a delivered record's RecordInfo, its
+// sequencer and its settler: one allocation for all three, which are read
 // per message without allocating.
 type deliveryContext struct {
 	context.Context
 	info    RecordInfo
-	seq     sequencer
+	seq     sequencer // holds the subscriber and the delivery, for Settle too
 	settler settler
 }
 
 func newDeliveryContext(ctx context.Context, s *KeyedSubscriber, d delivery) *deliveryContext {
 	rec := d.rec
-	return &deliveryContext{Context: ctx, seq: sequencer{s: s, d: d}, settler: settler{s: s, d: d}, info: RecordInfo{
+	return &deliveryContext{Context: ctx, seq: sequencer{s: s, d: d}, info: RecordInfo{
 		Topic: rec.Topic, Partition: rec.Partition, Offset: rec.Offset, Key: rec.Key, Timestamp: rec.Timestamp,
 	}}
 }
@@ -56,7 +56,7 @@ func (c *deliveryContext) Value(key any) any {
 	case sequencerKey:
 		return &c.seq
 	case settlerKey:
-		return &c.settler
+		return c
 	}
 	return c.Context.Value(key)
 }

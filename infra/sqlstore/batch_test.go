@@ -99,9 +99,7 @@ func TestRecordViewsInOneBatch(t *testing.T) {
 		ctx := context.Background()
 		s := sqlstore.NewAnalytics(db)
 		at := time.UnixMilli(1_700_000_000_000).UTC()
-		view := func(id, movie, user string, secs int64, at time.Time) analytics.View {
-			return analytics.View{EventID: id, MovieViewed: events.MovieViewed{MovieID: movie, UserID: user, WatchedSeconds: &secs}, At: at}
-		}
+		view := testView
 		views := []analytics.View{view("1", "m", "u1", 10, at), view("2", "m", "u1", 20, at.Add(time.Minute)),
 			view("3", "m", "u2", 5, at), view("4", "m2", "u1", 1, at)}
 		ids := []string{"1", "2", "3", "4"}
@@ -134,10 +132,7 @@ func TestBatchFailingPartWayWritesNothing(t *testing.T) {
 		ctx := context.Background()
 		s := sqlstore.NewAnalytics(db)
 		at := time.UnixMilli(1_700_000_000_000).UTC()
-		secs := int64(10)
-		view := func(id string) analytics.View {
-			return analytics.View{EventID: id, MovieViewed: events.MovieViewed{MovieID: "m", UserID: "u1", WatchedSeconds: &secs}, At: at}
-		}
+		view := func(id string) analytics.View { return testView(id, "m", "u1", 10, at) }
 		if _, err := db.ApplyBatch(ctx, events.GroupAnalytics, []string{"1", "2"}, func(ctx context.Context, _ []int) error {
 			return s.RecordViews(ctx, []analytics.View{view("1"), view("2"), view("1")})
 		}); err == nil {
@@ -183,4 +178,9 @@ func TestCountViewsOfSeveralMovies(t *testing.T) {
 			}
 		}
 	})
+}
+
+// testView is a view of movie by user, watched for secs, at at.
+func testView(id, movie, user string, secs int64, at time.Time) analytics.View {
+	return analytics.View{EventID: id, MovieViewed: events.MovieViewed{MovieID: movie, UserID: user, WatchedSeconds: &secs}, At: at}
 }
