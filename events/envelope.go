@@ -69,10 +69,14 @@ type Envelope struct {
 	Data json.RawMessage
 }
 
-// New builds an envelope with a fresh UUID for data of the given type.
+// New builds an envelope with a fresh id (NewID) for data of the given type.
 func New(eventType, source, key string, data any) (Envelope, error) {
-	return NewWithID(uuid.NewString(), eventType, source, key, data)
+	return NewWithID(NewID(), eventType, source, key, data)
 }
+
+// NewID returns a fresh event id: a time-ordered UUID (version 7), so that
+// the rows keyed by the events' DedupIDs are appended in time order.
+func NewID() string { return uuid.Must(uuid.NewV7()).String() }
 
 // NewWithID is New with a caller-chosen event id, for producers that must
 // produce the same id again when they retry.
@@ -96,6 +100,13 @@ var dedupNamespace = uuid.MustParse("06234013-011e-49d5-8113-9ffe32bd0f35")
 //     mode) has the same key and takes effect once;
 //   - events of different sources that happen to share an id have different
 //     keys and all take effect.
+//
+// When id is a time-ordered UUID (version 7, what New makes), the key's
+// first 48 bits are the id's millisecond timestamp instead of the hash's
+// (and its version is 8): keys of events made at about the same time sort
+// together, so the rows an inbox or a read model keys by them are appended
+// to a few index pages instead of one random page each. The other 74 bits
+// are the hash's. The key of any other id is the plain version 5 UUID.
 func DedupID(source, id string) string {
 	// The length prefix keeps the pair unambiguous: ("a/b", "c") and
 	// ("a", "/bc") are different names.
@@ -110,8 +121,26 @@ func DedupID(source, id string) string {
 	var u uuid.UUID
 	copy(u[:], sum[:])
 	u[6] = u[6]&0x0f | 0x50 // version 5
+	if t, ok := uuidV7Time(id); ok {
+		copy(u[:6], t[:])
+		u[6] = u[6]&0x0f | 0x80 // version 8: custom, time-ordered
+	}
 	u[8] = u[8]&0x3f | 0x80 // RFC 4122 variant
 	return u.String()
+}
+
+// uuidV7Time returns the 48-bit millisecond timestamp of id when id is a
+// UUID of version 7.
+func uuidV7Time(id string) (t [6]byte, ok bool) {
+	if len(id) != 36 {
+		return t, false
+	}
+	u, err := uuid.Parse(id)
+	if err != nil || u.Version() != 7 {
+		return t, false
+	}
+	copy(t[:], u[:6])
+	return t, true
 }
 
 // DedupID is DedupID(e.Source, e.ID): the key of the router's inbox, and the

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/reelay/reelay/events"
 )
 
@@ -153,8 +155,49 @@ func TestDedupID(t *testing.T) {
 	if ids[0] != events.DedupID("kcat", e.ID) || ids[1] != ids[0] || ids[2] != ids[0] {
 		t.Fatalf("dedup ids %v", ids)
 	}
+	if v := uuid.MustParse(e.ID).Version(); v != 7 {
+		t.Fatalf("New made an id of version %d, want 7 (time-ordered)", v)
+	}
 	if id := (events.Identity{ID: "e1"}).DedupID(); id != "" {
 		t.Fatalf("an event without source has dedup id %q", id)
+	}
+}
+
+// TestDedupIDOfTimeOrderedIDs: the dedup id of a UUIDv7 id starts with the
+// id's timestamp, so keys sort by time; the rest is still the pair's hash.
+func TestDedupIDOfTimeOrderedIDs(t *testing.T) {
+	t.Parallel()
+	const id = "019ac8a1-5e3f-7d2c-9b4e-0123456789ab" // version 7, 2025-11
+	got := events.DedupID("reelay/api", id)
+	// The id's 48-bit time, then uuid.NewSHA1(namespace,
+	// "10:reelay/api"+id) from its seventh byte on, as version 8.
+	if got != "019ac8a1-5e3f-8508-b7e1-47e1e642ec5c" {
+		t.Fatalf("DedupID(reelay/api, %s) = %s: inbox rows hold these ids, they never change", id, got)
+	}
+	if other := events.DedupID("kcat", id); other[:13] != got[:13] || other == got {
+		t.Fatalf("another source's dedup id %s: want the same time prefix and a different hash than %s", other, got)
+	}
+	// Keys follow their ids' time order, across milliseconds.
+	prev := ""
+	for i := range 50 {
+		if i%10 == 0 {
+			time.Sleep(2 * time.Millisecond)
+		}
+		u, err := uuid.NewV7()
+		if err != nil {
+			t.Fatal(err)
+		}
+		k := events.DedupID("reelay/api", u.String())
+		if k[:13] < prev {
+			t.Fatalf("dedup id %s sorts before the previous one's time prefix %s", k, prev)
+		}
+		prev = k[:13]
+	}
+	// Not a UUIDv7: the plain name-based UUID, whatever the id looks like.
+	for _, id := range []string{"019ac8a1-5e3f-4d2c-9b4e-0123456789ab", "019ac8a1-5e3f-7d2c-9b4e-0123456789a", "019AC8A1-5E3F-7D2C-9B4E-0123456789ABCD"} {
+		if v := uuid.MustParse(events.DedupID("reelay/api", id)).Version(); v != 5 {
+			t.Errorf("dedup id of %q has version %d, want 5", id, v)
+		}
 	}
 }
 

@@ -313,7 +313,7 @@ func sleep(ctx context.Context, d time.Duration) {
 // replayUUID is the message UUID of d's replayed record: the same for
 // every send of d, so that a record without a CloudEvents identity (whose
 // inbox key is this UUID) is applied once however often it is sent. It is
-// a version 3 UUID: a dedup id is version 5, so the two never meet.
+// a version 3 UUID: a dedup id is version 5 or 8, so the two never meet.
 func replayUUID(d DeadLetter) string {
 	return uuid.NewMD5(replayNamespace, fmt.Appendf(nil, "%s/%d/%d", d.Group, d.Partition, d.Offset)).String()
 }

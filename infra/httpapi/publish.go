@@ -27,15 +27,15 @@ const (
 var idempotencyNamespace = uuid.MustParse("8f5b7a4e-2f55-4a8e-9d43-0c9f4ad1d7e1")
 
 // derivedID returns an id derived from the request's Idempotency-Key, its
-// fingerprint (method, path, body) and purpose, or a fresh UUID when the
-// request has no key. A retry of the same request yields the same id, which
+// fingerprint (method, path, body) and purpose, or a fresh id
+// (events.NewID) when the request has no key. A retry of the same request yields the same id, which
 // is what makes a retry after a 503 take effect once: its event carries the
 // same id and the inbox drops it. The fingerprint keeps a key reused with
 // another body after it expired from colliding with the first event.
 func derivedID(c echo.Context, purpose string) (string, error) {
 	key := c.Request().Header.Get(headerIdemKey)
 	if key == "" {
-		return uuid.NewString(), nil
+		return events.NewID(), nil
 	}
 	if len(key) > maxIdemKeyLen {
 		return "", invalid(headerIdemKey, "Idempotency-Key must be at most %d characters", maxIdemKeyLen)

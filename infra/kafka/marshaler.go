@@ -99,8 +99,9 @@ func (Marshaler) Unmarshal(rec *sarama.ConsumerMessage) (*message.Message, error
 // id): the key of the router's inbox, equal for every delivery of one event
 // and different for two sources' events that share an id. A record without
 // id or source (it fails decoding anyway) gets the UUID in its UUIDHeader
-// when that is a canonical UUID other than version 5 (dedup ids are version
-// 5, so a record cannot pass for another event in the inbox); that header
+// when that is a canonical UUID other than version 5 or 8 (dedup ids are
+// of these versions, so a record cannot pass for another event in the
+// inbox); that header
 // then leaves the metadata (Marshal writes it again from the UUID), so the
 // record's dead-letter copy has it as it came. Any other record gets an id
 // derived from its position, stable across redeliveries.
@@ -139,11 +140,12 @@ func recordMessage(topic string, partition int32, offset int64, value []byte, he
 }
 
 // carriableUUID reports whether s may travel in UUIDHeader: a UUID in
-// canonical form that can never equal a dedup id (version 5).
+// canonical form that can never equal a dedup id (version 5, or 8 for an
+// event id of version 7).
 func carriableUUID(s string) bool {
 	if len(s) != 36 {
 		return false
 	}
 	u, err := uuid.Parse(s)
-	return err == nil && u.String() == s && u.Version() != 5
+	return err == nil && u.String() == s && u.Version() != 5 && u.Version() != 8
 }

@@ -34,7 +34,7 @@ func consumed(t *testing.T, pm *sarama.ProducerMessage) *kgo.Record {
 // TestMessageUUIDRoundTrips: a message that is not a CloudEvent keeps its
 // Watermill UUID through Kafka (what Watermill's universal suite checks); a
 // CloudEvent's UUID is its dedup id and needs no header; a header that could
-// pass for a dedup id (version 5) or is not a canonical UUID is not taken
+// pass for a dedup id (version 5 or 8) or is not a canonical UUID is not taken
 // and stays a header like any other (a dead-letter copy keeps it).
 func TestMessageUUIDRoundTrips(t *testing.T) {
 	t.Parallel()
@@ -46,6 +46,7 @@ func TestMessageUUIDRoundTrips(t *testing.T) {
 	ce.Metadata.Set(events.HeaderSource, "s")
 
 	dedupLike := message.NewMessage(events.DedupID("s", "e1"), []byte("x"))
+	timedDedupLike := message.NewMessage(events.DedupID("s", events.NewID()), []byte("x"))
 	upper := message.NewMessage("0B6F4D8E-5D8A-4C61-9A0E-2A4B1F3C9D7E", []byte("x"))
 	forged := message.NewMessage(watermill.NewUUID(), []byte("x"))
 	forged.Metadata.Set(kafka.UUIDHeader, events.DedupID("s", "e1"))
@@ -62,6 +63,7 @@ func TestMessageUUIDRoundTrips(t *testing.T) {
 		{"plain message keeps its UUID", plain, plain.UUID, plain.UUID, ""},
 		{"CloudEvent: the dedup id, no header", ce, events.DedupID("s", "e1"), "", ""},
 		{"version 5 UUID is not carried", dedupLike, "t/1/7", "", ""},
+		{"version 8 UUID is not carried", timedDedupLike, "t/1/7", "", ""},
 		{"non-canonical UUID is not carried", upper, "t/1/7", "", ""},
 		{"a metadata entry cannot set the header", forged, forged.UUID, forged.UUID, ""},
 		{"a header not taken stays a header", kept, "t/1/7", "not-a-uuid", "not-a-uuid"},
@@ -97,7 +99,7 @@ func TestMessageUUIDRoundTrips(t *testing.T) {
 			}
 		})
 	}
-	if uuid.MustParse(events.DedupID("a", "b")).Version() != 5 {
-		t.Fatal("dedup ids are no longer version 5 UUIDs: UUIDHeader could collide with them")
+	if uuid.MustParse(events.DedupID("a", "b")).Version() != 5 || uuid.MustParse(events.DedupID("a", events.NewID())).Version() != 8 {
+		t.Fatal("dedup ids are no longer version 5 and 8 UUIDs: UUIDHeader could collide with them")
 	}
 }

@@ -236,7 +236,7 @@ func (b *broker) preload(ctx context.Context, n, movies int) error {
 		movie := movieID(i, movies)
 		rec := &kgo.Record{Key: []byte(movie), Value: fmt.Appendf(nil, `{"movieId":%q,"userId":"u%d","watchedSeconds":1}`, movie, i%100)}
 		for k, v := range map[string]string{
-			events.HeaderSpecVersion: events.SpecVersion, events.HeaderID: uuid.NewString(), events.HeaderType: events.TypeMovieViewed,
+			events.HeaderSpecVersion: events.SpecVersion, events.HeaderID: events.NewID(), events.HeaderType: events.TypeMovieViewed,
 			events.HeaderSource: "reelay/bench", events.HeaderTime: now, events.HeaderContentType: events.ContentTypeJSON,
 		} {
 			rec.Headers = append(rec.Headers, kgo.RecordHeader{Key: k, Value: []byte(v)})
