@@ -251,6 +251,11 @@ func hint(err error) error {
 	return fmt.Errorf("%w (check %s)", err, config.EnvKafkaBrokers)
 }
 
+// maxRun bounds the records of one partition one message carries (a run,
+// which the router applies in one batch when it can): under load a run is
+// what a partition has ready, alone an event is a run of one.
+const maxRun = 128
+
 // subscribers creates one KeyedSubscriber per consumer group on first use
 // (one Kafka client for all of the group's topics and its pattern) and
 // closes them at stop.
@@ -275,8 +280,10 @@ func subscribers(lc fx.Lifecycle, cfg config.Config, b Brokers, sec kafka.Securi
 		s, err := kafka.NewKeyedSubscriber(kafka.KeyedSubscriberConfig{
 			Brokers: b, ConsumerGroup: group, Security: sec,
 			MaxInFlightPerPartition: cfg.ConsumerMaxInFlight,
-			// The router settles every message (its settled middleware).
+			// The router settles every message (its settled middleware),
+			// and applies a run of records together when it can (runs).
 			SettledByConsumer: true,
+			MaxRun:            maxRun,
 			// An event may be in flight for the whole grace: a revoked
 			// partition waits that long before it is given up.
 			RevokeTimeout:       cfg.ShutdownTimeout,

@@ -55,6 +55,13 @@ type KeyedSubscriberConfig struct {
 	// does; a message it never settles holds its key and its slot of
 	// MaxInFlight until its partition is given up.
 	SettledByConsumer bool
+	// MaxRun, above 1, lets one message carry up to this many records of
+	// one partition that may be processed now (a run, RunOf), for a
+	// consumer that applies many records together: each record of a run
+	// is a message of its own, settled with Settle, and a key's records in
+	// a run follow each other in offset order. It requires
+	// SettledByConsumer. Default 1: one record per message.
+	MaxRun int
 
 	// CommitInterval is how often the offsets of acked messages are
 	// committed (besides on revoke and on Close). Default 1 s.
@@ -117,6 +124,7 @@ func (c *KeyedSubscriberConfig) setDefaults() {
 	}
 	def(&c.MaxInFlightPerPartition, 16)
 	def(&c.MaxInFlight, 512)
+	def(&c.MaxRun, 1)
 	def(&c.MaxBufferedRecords, 32768)
 	def(&c.MaxBufferedPerPartition, 4096)
 	def(&c.MaxPatternTopics, 64)
@@ -155,7 +163,7 @@ func (c KeyedSubscriberConfig) Validate() error {
 		v    int
 	}{{"MaxInFlightPerPartition", c.MaxInFlightPerPartition}, {"MaxInFlight", c.MaxInFlight},
 		{"MaxBufferedRecords", c.MaxBufferedRecords}, {"MaxBufferedPerPartition", c.MaxBufferedPerPartition},
-		{"MaxPatternTopics", c.MaxPatternTopics}} {
+		{"MaxPatternTopics", c.MaxPatternTopics}, {"MaxRun", c.MaxRun}} {
 		if f.v < 1 {
 			errs = append(errs, fmt.Errorf("%s is %d; it must be at least 1", f.name, f.v))
 		}
@@ -184,6 +192,9 @@ func (c KeyedSubscriberConfig) Validate() error {
 	}
 	if c.HeartbeatInterval >= c.SessionTimeout {
 		errs = append(errs, fmt.Errorf("HeartbeatInterval (%s) must be shorter than SessionTimeout (%s)", c.HeartbeatInterval, c.SessionTimeout))
+	}
+	if c.MaxRun > 1 && !c.SettledByConsumer {
+		errs = append(errs, fmt.Errorf("MaxRun is %d; runs need SettledByConsumer", c.MaxRun))
 	}
 	if c.InitializeTopicPartitions == 0 || c.InitializeTopicPartitions < -1 {
 		errs = append(errs, fmt.Errorf("InitializeTopicPartitions is %d; it must be -1 or at least 1", c.InitializeTopicPartitions))

@@ -2,6 +2,7 @@ package kafka
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
@@ -32,8 +33,8 @@ func (s *KeyedSubscriber) send(sub *subscription) {
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	for {
-		d, retryAt := s.take(sub)
-		if d.rec == nil {
+		ds, retryAt := s.take(sub)
+		if ds == nil {
 			var retry <-chan time.Time
 			if !retryAt.IsZero() {
 				timer.Reset(time.Until(retryAt))
@@ -48,61 +49,126 @@ func (s *KeyedSubscriber) send(sub *subscription) {
 			timer.Stop()
 			continue
 		}
-		msg, cancel := s.message(d)
+		msg, cancel := s.message(ds)
 		select {
 		case sub.out <- msg:
-			if !s.cfg.SettledByConsumer {
+			if !s.cfg.SettledByConsumer { // then MaxRun is 1
 				s.awaits.Add(1)
-				go s.await(d, msg, cancel)
+				go s.await(ds[0], msg, cancel)
 			}
-		case <-d.part.revoking:
+		case <-ds[0].part.revoking:
 			cancel()
-			s.settle(d, giveBack)
+			s.giveBack(ds)
 		case <-sub.done:
 			cancel()
-			s.settle(d, giveBack)
+			s.giveBack(ds)
 			return
 		}
 	}
 }
 
-// take picks sub's next message, going round its partitions; when none may
-// go now, it returns the earliest time a nacked one may.
-func (s *KeyedSubscriber) take(sub *subscription) (delivery, time.Time) {
+// giveBack settles deliveries never received: they are sent again at once.
+func (s *KeyedSubscriber) giveBack(ds []delivery) {
+	for _, d := range ds {
+		s.settle(d, giveBack)
+	}
+}
+
+// take picks sub's next run of records (one unless MaxRun is above 1),
+// going round its partitions; when none may go now, it returns the
+// earliest time a nacked one may.
+func (s *KeyedSubscriber) take(sub *subscription) ([]delivery, time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.inFlight >= s.cfg.MaxInFlight {
-		return delivery{}, time.Time{}
+		return nil, time.Time{}
 	}
 	now := time.Now()
 	var retryAt time.Time
 	n := len(sub.parts)
 	for i := range n {
 		p := sub.parts[(sub.rr+i)%n]
-		if rec := p.queue.next(now); rec != nil {
+		if recs := p.queue.nextRun(now, min(s.cfg.MaxRun, s.cfg.MaxInFlight-s.inFlight)); recs != nil {
 			sub.rr = (sub.rr + i + 1) % n
-			s.inFlight++
+			s.inFlight += len(recs)
 			if p.ctxOf != sub {
 				p.newContext(sub)
 			}
-			return delivery{part: p, rec: rec, ctx: p.ctx}, time.Time{}
+			ds := make([]delivery, len(recs))
+			for j, rec := range recs {
+				ds[j] = delivery{part: p, rec: rec, ctx: p.ctx}
+			}
+			return ds, time.Time{}
 		}
 		if at, ok := p.queue.nextRetry(); ok && (retryAt.IsZero() || at.Before(retryAt)) {
 			retryAt = at
 		}
 	}
-	return delivery{}, retryAt
+	return nil, retryAt
 }
 
-// message builds the message of d's record, its context derived from its
-// partition's.
-func (s *KeyedSubscriber) message(d delivery) (*message.Message, context.CancelFunc) {
+// message builds the message of a delivery, or of a run of them (RunOf),
+// its context derived from its partition's.
+func (s *KeyedSubscriber) message(ds []delivery) (*message.Message, context.CancelFunc) {
+	if len(ds) == 1 {
+		return s.recordMessage(ds[0])
+	}
+	run := &runContext{Context: ds[0].ctx, msgs: make([]*message.Message, len(ds))}
+	cancels := make([]context.CancelFunc, len(ds))
+	for i, d := range ds {
+		run.msgs[i], cancels[i] = s.recordMessage(d)
+	}
+	first, last := ds[0].rec, ds[len(ds)-1].rec
+	msg := message.NewMessage(fmt.Sprintf("run/%s/%d/%d-%d", first.Topic, first.Partition, first.Offset, last.Offset), nil)
+	msg.SetContext(run)
+	return msg, func() {
+		for _, c := range cancels {
+			c()
+		}
+	}
+}
+
+// recordMessage builds the message of d's record, its context derived
+// from its partition's.
+func (s *KeyedSubscriber) recordMessage(d delivery) (*message.Message, context.CancelFunc) {
 	msg, _ := s.marshaler.UnmarshalRecord(d.rec) // never fails
 	dc := newDeliveryContext(d.ctx, s, d)
 	mctx, cancel := context.WithCancel(dc)
 	dc.settler.cancel = cancel
 	msg.SetContext(mctx)
 	return msg, cancel
+}
+
+// runContext is the context of a run's message: its partition's, carrying
+// the messages of the run's records.
+type runContext struct {
+	context.Context
+	msgs []*message.Message
+}
+
+type runKey struct{}
+
+func (c *runContext) Value(key any) any {
+	if _, ok := key.(runKey); ok {
+		return c
+	}
+	return c.Context.Value(key)
+}
+
+// RunOf returns the messages of the records a run's message carries, in
+// the order they were handed out, when ctx is the context of such a
+// message (KeyedSubscriberConfig.MaxRun); ok is false for any other. Each
+// is a message like those handed out one by one, settled with Settle on
+// its own context; a key's records in a run follow each other in offset
+// order, and no later record of the key is handed out until the run's last
+// one of it is settled or sequenced. Settle on the run's context settles
+// each record not settled yet.
+func RunOf(ctx context.Context) ([]*message.Message, bool) {
+	run, ok := ctx.Value(runKey{}).(*runContext)
+	if !ok {
+		return nil, false
+	}
+	return run.msgs, true
 }
 
 // settler settles a delivery once, for Settle.
@@ -117,11 +183,20 @@ type settlerKey struct{}
 // KeyedSubscriber with SettledByConsumer: with ack, its offset may be
 // committed and its key's next record handed out; without, it is handed
 // out again after NackBackoff. Either way its context ends. Only the first
-// call counts. It does nothing for a context the KeyedSubscriber did not
-// make, or without SettledByConsumer (Ack and Nack settle then).
+// call counts. On a run's message (RunOf) it settles each of its records
+// not settled yet. It does nothing for a context the KeyedSubscriber did
+// not make, or without SettledByConsumer (Ack and Nack settle then).
 func Settle(ctx context.Context, ack bool) {
 	dc, ok := ctx.Value(settlerKey{}).(*deliveryContext)
-	if !ok || !dc.seq.s.cfg.SettledByConsumer {
+	if !ok {
+		if msgs, run := RunOf(ctx); run {
+			for _, m := range msgs {
+				Settle(m.Context(), ack)
+			}
+		}
+		return
+	}
+	if !dc.seq.s.cfg.SettledByConsumer {
 		return
 	}
 	dc.settler.once.Do(func() {

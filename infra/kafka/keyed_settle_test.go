@@ -125,3 +125,98 @@ func TestKeyedSubscriberRevokeCancelsMessagesOfATopicThatChangedHands(t *testing
 		return fmt.Errorf("no held message's context was canceled: the partitions were not revoked, or their messages were forgotten")
 	})
 }
+
+// TestKeyedSubscriberRuns: with MaxRun, the records that may go together
+// come as one message (RunOf), each key's records side by side in offset
+// order, and a run of one is a plain message; each record is settled on
+// its own, and Settle on the run settles the ones left; no later record of
+// a key goes while the run's last one of it is out; a key whose records are
+// nacked comes again in order, as a run of its own; and what was acked is
+// committed.
+func TestKeyedSubscriberRuns(t *testing.T) {
+	t.Parallel()
+	brokers := testBrokers(t)
+	topic := uniqueName(t, "runs")
+	group := uniqueName(t, "runs-group")
+	createTopic(t, brokers, topic, 1)
+	record := func(key string, i int) *kgo.Record {
+		return &kgo.Record{Topic: topic, Key: []byte(key), Value: fmt.Appendf(nil, "%d", i)}
+	}
+	cl := producer(t, brokers)
+	produce(t, cl, record("a", 0), record("a", 1), record("b", 2), record("a", 3), record("c", 4))
+
+	cfg := fastConfig(brokers, group)
+	cfg.SettledByConsumer, cfg.MaxRun = true, 10
+	sub, err := kafka.NewKeyedSubscriber(cfg, testLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch, err := sub.Subscribe(context.Background(), topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	payloads := func(msgs []*message.Message) string {
+		var got []string
+		for _, m := range msgs {
+			got = append(got, string(m.Payload))
+		}
+		return fmt.Sprint(got)
+	}
+	nextRun := func(want, why string) (*message.Message, []*message.Message) {
+		t.Helper()
+		msg := receive(t, ch, "no run: "+why)
+		msgs, ok := kafka.RunOf(msg.Context())
+		if !ok || payloads(msgs) != want {
+			t.Fatalf("run %s (a run: %v, payload %q), want %s: %s", payloads(msgs), ok, msg.Payload, want, why)
+		}
+		return msg, msgs
+	}
+
+	whole, run := nextRun("[0 1 3 2 4]", "one fetch of five records, a's first")
+	kafka.Settle(run[0].Context(), true)
+	kafka.Settle(run[1].Context(), false) // and so the rest of a's after it
+	kafka.Settle(run[2].Context(), false)
+	kafka.Settle(run[0].Context(), false) // too late: the first Settle counted
+	if run[0].Context().Err() == nil {
+		t.Fatal("a settled record's context did not end")
+	}
+	kafka.Settle(whole.Context(), true)
+	for _, m := range run {
+		if m.Context().Err() == nil {
+			t.Fatalf("record %s not settled by the run's Settle", m.Payload)
+		}
+	}
+	whole, run = nextRun("[1 3]", "a's nacked records again, in order")
+	if run[0].Context().Err() != nil {
+		t.Fatal("a redelivered record's context has ended")
+	}
+	produce(t, cl, record("a", 5), record("d", 6))
+	if m := receive(t, ch, "d's record"); string(m.Payload) != "6" {
+		t.Fatalf("got %q while a's run is out, want d's record 6 alone", m.Payload)
+	} else {
+		kafka.Settle(m.Context(), true)
+	}
+	select {
+	case m := <-ch:
+		t.Fatalf("got %q while a's run is out", m.Payload)
+	case <-time.After(300 * time.Millisecond):
+	}
+	kafka.Settle(whole.Context(), true)
+	if m := receive(t, ch, "a's next record, once its run was settled"); string(m.Payload) != "5" {
+		t.Fatalf("got %q, want 5", m.Payload)
+	} else {
+		kafka.Settle(m.Context(), true)
+	}
+	if err := sub.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	produce(t, cl, record("e", 7))
+	ch2, err := newKeyed(t, fastConfig(brokers, group)).Subscribe(context.Background(), topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := receive(t, ch2, "no message after the restart"); string(m.Payload) != "7" {
+		t.Fatalf("after the restart the group starts at %q, want 7: the settled records were not committed", m.Payload)
+	}
+}

@@ -191,14 +191,44 @@ func (q *partitionQueue) next(now time.Time) *kgo.Record {
 		if !l.canHandOut() {
 			continue // a nack came after the lane was offered
 		}
-		e := &l.entries[l.queued()]
-		e.out = true
-		l.out++
-		l.last = e.rec
-		q.inFlight++
-		return e.rec
+		return q.handOut(l)
 	}
 	return nil
+}
+
+// handOut hands out lane l's next queued record.
+func (q *partitionQueue) handOut(l *lane) *kgo.Record {
+	e := &l.entries[l.queued()]
+	e.out = true
+	l.out++
+	l.last = e.rec
+	q.inFlight++
+	return e.rec
+}
+
+// nextRun hands out up to max records to process together, in one message
+// (a run): what next would hand out one after the other, except that a
+// lane's queued records follow its first at once, in offset order, as if
+// each were sequenced, so a hot key makes long runs too. The records of a
+// lane in a run are one stretch of it, and the lane hands out nothing more
+// until the last of them is sequenced or settled; so a consumer that
+// applies each lane's records of a run in run order, before any later
+// record of their key, keeps order per key. nil when next would return nil.
+func (q *partitionQueue) nextRun(now time.Time, max int) []*kgo.Record {
+	rec := q.next(now)
+	if rec == nil {
+		return nil
+	}
+	run := []*kgo.Record{rec}
+	for len(run) < max && q.inFlight < q.maxInFlight {
+		if l := q.lanes[laneOf(rec)]; l.nacked == 0 && l.retryAt.IsZero() && l.queued() < len(l.entries) {
+			rec = q.handOut(l)
+		} else if rec = q.next(now); rec == nil {
+			break
+		}
+		run = append(run, rec)
+	}
+	return run
 }
 
 // release makes the waiting lanes whose retryAt is not after now ready.

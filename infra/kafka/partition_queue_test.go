@@ -274,3 +274,68 @@ func threeOutInSequence(t *testing.T, q *partitionQueue, recs []*kgo.Record, now
 	q.sequenced(recs[1])
 	wantOffsets(t, "three of a's records out", drainOut(q, now), 2)
 }
+
+// runOf hands out one run and returns its offsets.
+func runOf(q *partitionQueue, now time.Time, max int) []int64 {
+	var out []int64
+	for _, rec := range q.nextRun(now, max) {
+		out = append(out, rec.Offset)
+	}
+	return out
+}
+
+func TestPartitionQueueRunKeepsEachKeysRecordsTogetherInOrder(t *testing.T) {
+	t.Parallel()
+	now := time.Now()
+	q, recs := queueOf(16, "a", "a", "b", "a", "b", "c")
+	wantOffsets(t, "a run: each lane's queued records follow its first", runOf(q, now, 4), 0, 1, 3, 2)
+	wantOffsets(t, "the next run: b's lane is held by 2, so c", runOf(q, now, 4), 5)
+	wantOffsets(t, "nothing more while the runs' last records are out", runOf(q, now, 4))
+	if q.sequenced(recs[1]) {
+		t.Fatal("a record of a run before its lane's last was sequenced")
+	}
+	q.add(&kgo.Record{Topic: "t", Offset: 6, LeaderEpoch: 3, Key: []byte("a")})
+	if !q.sequenced(recs[3]) {
+		t.Fatal("the lane's last record of the run not sequenced")
+	}
+	wantOffsets(t, "a sequenced lane goes on", runOf(q, now, 4), 6)
+	q.ack(recs[1])
+	q.ack(recs[0])
+	wantCommit(t, q, 2)
+	q.ack(recs[2])
+	wantOffsets(t, "an ack of the lane's last record frees it", runOf(q, now, 4), 4)
+	if in := q.inFlight; in != 4 {
+		t.Fatalf("in flight %d, want 4 (3, 4, 5, 6)", in)
+	}
+}
+
+func TestPartitionQueueRunStopsAtTheBound(t *testing.T) {
+	t.Parallel()
+	now := time.Now()
+	q, _ := queueOf(3, "a", "a", "a", "b", "b")
+	wantOffsets(t, "maxInFlight 3", runOf(q, now, 10), 0, 1, 2)
+	wantOffsets(t, "none while 3 are out", runOf(q, now, 10))
+	q2, _ := queueOf(16, "a", "b", "c")
+	wantOffsets(t, "run of 1 at most", runOf(q2, now, 1), 0)
+	wantOffsets(t, "then the next", runOf(q2, now, 1), 1)
+}
+
+func TestPartitionQueueNackInARunRedeliversTheRestOfItsKeyInOrder(t *testing.T) {
+	t.Parallel()
+	now := time.Now()
+	q, recs := queueOf(16, "a", "a", "a", "b")
+	wantOffsets(t, "run", runOf(q, now, 10), 0, 1, 2, 3)
+	q.ack(recs[0])
+	q.nack(recs[1], now)
+	q.nack(recs[2], now)
+	q.ack(recs[3])
+	wantCommit(t, q, 1)
+	wantOffsets(t, "nothing before the backoff", runOf(q, now, 10))
+	wantOffsets(t, "after it, the nacked records again, in order", runOf(q, now.Add(time.Second), 10), 1, 2)
+	q.ack(recs[1])
+	q.ack(recs[2])
+	wantCommit(t, q, 4)
+	if len(q.lanes) != 0 || q.inFlight != 0 || q.held != 0 {
+		t.Fatalf("left lanes %d, in flight %d, held %d", len(q.lanes), q.inFlight, q.held)
+	}
+}

@@ -72,57 +72,74 @@ func newBatcher(c events.Consumer, ib Inbox, grace time.Duration, logger *slog.L
 // look-up comes before the route.
 func (b *batcher) middleware(h message.HandlerFunc) message.HandlerFunc {
 	return func(msg *message.Message) ([]*message.Message, error) {
-		if b.consumer.SideEffects {
+		if b.consumer.SideEffects || isAlone(msg.Context()) {
 			return h(msg)
 		}
 		d := decodedOf(b.consumer, msg)
 		if d.err != nil || !d.batch || d.checkErr != nil {
 			return h(msg)
 		}
-		applied, err := b.submit(msg, d.route, d.env, d.data)
+		fresh, err := b.submit(d.route, joining{ctx: msg.Context(), id: msg.UUID, env: d.env, data: d.data})
 		if errors.Is(err, errShuttingDown) {
 			return nil, err // redelivered after the restart
 		}
 		if err != nil {
 			return h(msg) // alone, with the per-event guarantees
 		}
-		if !applied {
+		if !fresh[0] {
 			msg.SetContext(context.WithValue(msg.Context(), duplicateKey{}, true))
 		}
 		return nil, nil
 	}
 }
 
-// submit adds the event to the gathering batch of its type, or opens one
-// and leads it, and waits for the batch's outcome: applied is false for an
-// event applied before.
-func (b *batcher) submit(msg *message.Message, route events.Route, env events.Envelope, data any) (applied bool, err error) {
+// joining is an event that joins a batch: its message's context (for
+// kafka.Sequenced and to lead), its inbox id, envelope and checked data.
+type joining struct {
+	ctx  context.Context
+	id   string
+	env  events.Envelope
+	data any
+}
+
+// submit adds the events, all of route's type, to the gathering batch of
+// their type, or opens one and leads it, and waits for the batch's outcome:
+// fresh[i] is false for an event applied before.
+func (b *batcher) submit(route events.Route, evs ...joining) (fresh []bool, err error) {
+	typ := evs[0].env.Type
 	b.mu.Lock()
-	bt := b.pending[env.Type]
+	bt := b.pending[typ]
 	if bt == nil {
-		n := b.last[env.Type] // under load, batches of a type are about the same size
+		n := max(b.last[typ], len(evs)) // under load, batches of a type are about the same size
 		bt = &batch{route: route, turn: make(chan struct{}), done: make(chan struct{}),
 			ids: make([]string, 0, n), envs: make([]events.Envelope, 0, n), data: make([]any, 0, n)}
-		b.pending[env.Type] = bt
+		b.pending[typ] = bt
 	}
 	pos := len(bt.ids)
-	bt.ids = append(bt.ids, msg.UUID)
-	bt.envs = append(bt.envs, env)
-	bt.data = append(bt.data, data)
-	if pos == 0 && !b.running[env.Type] {
-		b.running[env.Type] = true
-		delete(b.pending, env.Type)
+	for _, e := range evs {
+		bt.ids = append(bt.ids, e.id)
+		bt.envs = append(bt.envs, e.env)
+		bt.data = append(bt.data, e.data)
+	}
+	if pos == 0 && !b.running[typ] {
+		b.running[typ] = true
+		delete(b.pending, typ)
 		close(bt.turn)
 	}
 	b.mu.Unlock()
-	b.sequenced(msg.Context())
+	for _, e := range evs {
+		b.sequenced(e.ctx)
+	}
 
 	if pos == 0 {
 		<-bt.turn
-		b.lead(msg.Context(), env.Type, bt)
+		b.lead(evs[0].ctx, typ, bt)
 	}
 	<-bt.done
-	return bt.err == nil && bt.fresh[pos], bt.err
+	if bt.err != nil {
+		return nil, bt.err
+	}
+	return bt.fresh[pos : pos+len(evs)], nil
 }
 
 // lead applies the batch, then hands the turn to the batch that gathered

@@ -36,8 +36,9 @@ func decodeFirst(c events.Consumer) message.HandlerMiddleware {
 	return func(h message.HandlerFunc) message.HandlerFunc {
 		return func(msg *message.Message) ([]*message.Message, error) {
 			growStack()
-			d := decodeMessage(c, msg)
-			msg.SetContext(context.WithValue(msg.Context(), decodedKey{}, d))
+			if _, ok := decodedFrom(msg); !ok { // runs may have decoded it
+				msg.SetContext(context.WithValue(msg.Context(), decodedKey{}, decodeMessage(c, msg)))
+			}
 			return h(msg)
 		}
 	}

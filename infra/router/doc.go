@@ -1,12 +1,15 @@
 // Package router runs events.Consumers on one Watermill router. Every
 // handler gets the same middleware, once, outermost first:
 //
-//	settle → decode → correlation → consume span → outcome → recent events → dead letter → failure record → retry → attempt record → attempt events → recoverer → batcher → inbox → dispatch
+//	settle → runs → decode → correlation → consume span → outcome → recent events → dead letter → failure record → retry → attempt record → attempt events → recoverer → batcher → inbox → dispatch
 //
 // (one file each, the two tracing ones in tracing.go and absent when
 // tracing is off; settle reports each message's outcome to the
 // KeyedSubscriber, which then needs no goroutine per message to watch Ack
-// and Nack; decode reads the envelope once, for the others; the batcher
+// and Nack; runs applies a run of records the subscriber handed out
+// together in one batch when they are all events of one batch route, and
+// otherwise sends each record down the chain as a message of its own, a
+// key's in order; decode reads the envelope once, for the others; the batcher
 // applies the events of batch routes together and sends the rest, and any
 // event of a failed batch, on to the inbox)
 // so a handler sees each event at least once, in key order per partition; a

@@ -239,8 +239,15 @@ func (r *Runner) addHandler(c events.Consumer, topic string) error {
 	d := &dispatcher{consumer: c, metrics: r.metrics, logger: r.logger}
 	h := r.router.AddConsumerHandler(name, topic, sub, d.handle)
 	dlq := &deadLetter{pub: r.publisher, topic: events.DeadLetterTopic(c.Group), stuck: r.stuck, group: c.Group, logger: r.logger}
+	b := newBatcher(c, r.inbox, r.settings.Grace, r.logger, r.metrics.BatchEvents.WithLabelValues(name))
+	counted := newOutcomes(r.metrics, c.Group, name)
+	run := &runs{consumer: c, batcher: b, whole: r.tracer == nil, observe: func(msg *message.Message, err error, took time.Duration) {
+		counted.record(msg, err, took)
+		r.recent.Add(handled(msg, err, c.Group, name))
+	}}
 	h.AddMiddleware(
 		settled(kafka.Settle),
+		run.middleware,
 		decodeFirst(c),
 		correlation(r.logger, c.Group, name),
 		consumeSpan(r.tracer, c.Group, name, dlq.topic),
@@ -252,7 +259,7 @@ func (r *Runner) addHandler(c events.Consumer, topic string) error {
 		attemptRecord(time.Now, r.settings.RetryMax, r.logger),
 		attemptEvents(r.tracer, r.settings.RetryMax),
 		middleware.Recoverer,
-		newBatcher(c, r.inbox, r.settings.Grace, r.logger, r.metrics.BatchEvents.WithLabelValues(name)).middleware,
+		b.middleware,
 		inbox(r.inbox, c.Group, r.settings.Grace, c.SideEffects),
 	)
 	r.handlers[name] = h

@@ -128,6 +128,9 @@ func (h *harness) drain(ctx context.Context, c cell, b *broker, who string, grou
 	row.CPUPerEvent = (cpu1 - cpu0) / time.Duration(applied)
 	row.ServersCPUPerEvent = srv1.sub(srv0).per(applied)
 	row.PeakRSS = svc.procs.peakRSS()
+	if who == reelay {
+		h.logf("%s %s: %s", c, row.Workload, batchSizes(ctx, svc.base))
+	}
 	if profile != nil {
 		if err := <-profile; err != nil {
 			h.logf("profile: %v", err)
