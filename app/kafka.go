@@ -256,6 +256,9 @@ func hint(err error) error {
 // what a partition has ready, alone an event is a run of one.
 const maxRun = 128
 
+// maxInFlight bounds a group's events handed out and not yet settled.
+const maxInFlight = 1024
+
 // subscribers creates one KeyedSubscriber per consumer group on first use
 // (one Kafka client for all of the group's topics and its pattern) and
 // closes them at stop.
@@ -280,6 +283,9 @@ func subscribers(lc fx.Lifecycle, cfg config.Config, b Brokers, sec kafka.Securi
 		s, err := kafka.NewKeyedSubscriber(kafka.KeyedSubscriberConfig{
 			Brokers: b, ConsumerGroup: group, Security: sec,
 			MaxInFlightPerPartition: cfg.ConsumerMaxInFlight,
+			// Under load, a batch is what gathers while the one before
+			// is applied: half of this bound, about.
+			MaxInFlight: maxInFlight,
 			// The router settles every message (its settled middleware),
 			// and applies a run of records together when it can (runs).
 			SettledByConsumer: true,

@@ -111,7 +111,7 @@ type Config struct {
 	// push, sms); each costs a handler and a consumer client.
 	MaxPatternTopics int
 	// ConsumerMaxInFlight bounds the events of one partition handled at
-	// once (a group's bound is 512): of different keys, or of one key in
+	// once (a group's bound is 1024): of different keys, or of one key in
 	// line in a batch (order per key is kept).
 	ConsumerMaxInFlight int
 	LogLevel            string
@@ -195,7 +195,7 @@ func Load(getenv func(string) string) (Config, error) {
 	c.TopicReplication = int16(p.int(EnvTopicReplication, "1", 1, 32))
 	c.RetryMax = p.int(EnvRetryMax, "5", 0, 100)
 	c.MaxPatternTopics = p.int(EnvMaxPatternTopics, "64", 1, 1000)
-	c.ConsumerMaxInFlight = p.int(EnvConsumerMaxInFlight, "256", 1, 512) // 512: a group's bound
+	c.ConsumerMaxInFlight = p.int(EnvConsumerMaxInFlight, "512", 1, 1024) // 1024: a group's bound
 	c.ShutdownTimeout = p.duration(EnvShutdownTimeout, "30s")
 	c.RetryInitial = p.duration(EnvRetryInitial, "100ms")
 	c.TopicScanInterval = p.duration(EnvTopicScanInterval, "2s")

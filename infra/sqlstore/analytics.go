@@ -39,14 +39,7 @@ func (s *Analytics) RecordViews(ctx context.Context, views []analytics.View) err
 	if err != nil {
 		return err
 	}
-	// One chunk holds a whole batch (at most a subscriber's 512 events in
-	// flight), so that its rows are locked in one key order.
-	for chunk := range slices.Chunk(views, 1000) {
-		if err := recordViews(ctx, tx, chunk); err != nil {
-			return err
-		}
-	}
-	return nil
+	return recordViews(ctx, tx, views)
 }
 
 func recordViews(ctx context.Context, tx writeTx, views []analytics.View) error {
@@ -81,21 +74,16 @@ func recordViews(ctx context.Context, tx writeTx, views []analytics.View) error 
 	}
 	slices.Sort(movieOrder)
 	slices.Sort(userOrder)
-	source, args := tx.rows(movieIDs, userIDs)
-	rows, err := tx.QueryContext(ctx, tx.insertInto("movie_viewers")+` (movie_id, user_id) `+source+
-		` ON CONFLICT DO NOTHING RETURNING movie_id`, args...)
+	err := tx.execRows(ctx, tx.insertInto("movie_viewers")+` (movie_id, user_id)`, ` ON CONFLICT DO NOTHING RETURNING movie_id`,
+		func(rows *sql.Rows) error {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				return err
+			}
+			movies[id].newViewers++
+			return nil
+		}, movieIDs, userIDs)
 	if err != nil {
-		return err
-	}
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			_ = rows.Close()
-			return err
-		}
-		movies[id].newViewers++
-	}
-	if err := rows.Close(); err != nil {
 		return err
 	}
 	k := len(movieOrder)
@@ -108,21 +96,24 @@ func recordViews(ctx context.Context, tx writeTx, views []analytics.View) error 
 	for i, id := range userOrder {
 		perUser[i] = users[id]
 	}
-	viewRows, viewArgs := tx.rows(ids, movieIDs, userIDs, watched, at)
-	statRows, statArgs := tx.rows(movieOrder, statViews, statNew, statWatched, statLast)
-	userRows, userArgs := tx.rows(userOrder, perUser)
-	for _, st := range []stmt{
-		{tx.insertInto("views") + ` (event_id, movie_id, user_id, watched_seconds, viewed_at) ` + viewRows, viewArgs},
-		{tx.insertInto("movie_stats") + ` (movie_id, views, unique_viewers, watched_seconds, last_viewed_at) ` + statRows + `
+	for _, st := range []struct {
+		head, tail string
+		cols       []any
+	}{
+		{tx.insertInto("views") + ` (event_id, movie_id, user_id, watched_seconds, viewed_at)`, ``,
+			[]any{ids, movieIDs, userIDs, watched, at}},
+		{tx.insertInto("movie_stats") + ` (movie_id, views, unique_viewers, watched_seconds, last_viewed_at)`, `
 		  ON CONFLICT (movie_id) DO UPDATE SET views = movie_stats.views + excluded.views,
 			unique_viewers = movie_stats.unique_viewers + excluded.unique_viewers,
 			watched_seconds = movie_stats.watched_seconds + excluded.watched_seconds,
 			last_viewed_at = CASE WHEN movie_stats.last_viewed_at IS NULL OR excluded.last_viewed_at > movie_stats.last_viewed_at
-				THEN excluded.last_viewed_at ELSE movie_stats.last_viewed_at END`, statArgs},
-		{tx.insertInto("user_stats") + ` (user_id, views) ` + userRows + `
-		  ON CONFLICT (user_id) DO UPDATE SET views = user_stats.views + excluded.views`, userArgs},
+				THEN excluded.last_viewed_at ELSE movie_stats.last_viewed_at END`,
+			[]any{movieOrder, statViews, statNew, statWatched, statLast}},
+		{tx.insertInto("user_stats") + ` (user_id, views)`, `
+		  ON CONFLICT (user_id) DO UPDATE SET views = user_stats.views + excluded.views`,
+			[]any{userOrder, perUser}},
 	} {
-		if _, err := tx.ExecVaried(ctx, st.query, st.args...); err != nil {
+		if err := tx.execRows(ctx, st.head, st.tail, nil, st.cols...); err != nil {
 			return err
 		}
 	}

@@ -121,6 +121,39 @@ func TestRecordViewsInOneBatch(t *testing.T) {
 	})
 }
 
+// TestRecordViewsOfManyRows: a batch of more rows than one statement
+// writes (1,300 views: statements of 512, 256, … rows on SQLite) gives
+// exact aggregates. Views of 3 movies by 650 users, each pair once.
+func TestRecordViewsOfManyRows(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		s := sqlstore.NewAnalytics(db)
+		at := time.UnixMilli(1_700_000_000_000).UTC()
+		views := make([]analytics.View, 1300)
+		ids := make([]string, len(views))
+		for i := range views {
+			ids[i] = fmt.Sprintf("e%04d", i)
+			views[i] = testView(ids[i], fmt.Sprint("m", i%3), fmt.Sprint("u", i%650), 2, at)
+		}
+		if _, err := db.ApplyBatch(ctx, events.GroupAnalytics, ids, func(ctx context.Context, _ []int) error {
+			return s.RecordViews(ctx, views)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		for m, want := range []int64{434, 433, 433} {
+			if st, err := s.MovieStats(ctx, fmt.Sprint("m", m)); err != nil || st.Views != want || st.UniqueViewers != want || st.WatchedSeconds != 2*want {
+				t.Fatalf("m%d: %+v %v; want %d views, as many viewers", m, st, err, want)
+			}
+		}
+		for _, u := range []string{"u0", "u649"} {
+			if us, err := s.UserStats(ctx, u); err != nil || us.Views != 2 {
+				t.Fatalf("%s: %+v %v; want 2 views", u, us, err)
+			}
+		}
+	})
+}
+
 // TestBatchFailingPartWayWritesNothing: a multi-row write that fails at a
 // later row (two views with one event id; on SQLite the statement is INSERT
 // OR FAIL, which keeps the rows before) leaves nothing of the batch: not

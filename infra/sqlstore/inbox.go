@@ -178,9 +178,6 @@ func (db *DB) ApplyBatch(ctx context.Context, group string, eventIDs []string,
 	return fresh, nil
 }
 
-// claimRows bounds the inbox rows claimAll inserts with one statement.
-const claimRows = 1000
-
 // claimAll inserts the inbox rows of eventIDs and returns the positions of
 // those it inserted.
 func (u *unit) claimAll(ctx context.Context, eventIDs []string) ([]int, error) {
@@ -188,28 +185,18 @@ func (u *unit) claimAll(ctx context.Context, eventIDs []string) ([]int, error) {
 	// rebalance) lock their inbox rows in the same order.
 	ids := slices.Sorted(slices.Values(eventIDs))
 	w := u.writer()
-	now := millis(time.Now())
 	inserted := make(map[string]bool, len(ids))
-	// In statements of at most claimRows rows: SQLite takes at most 32,766
-	// parameters in one, and a row has three.
-	for chunk := range slices.Chunk(ids, claimRows) {
-		source, args := w.rows(same{u.group}, chunk, same{now})
-		rows, err := w.QueryContext(ctx, w.insertInto("inbox")+` (consumer_group, event_id, processed_at) `+source+
-			` ON CONFLICT DO NOTHING RETURNING event_id`, args...)
-		if err != nil {
-			return nil, err
-		}
-		for rows.Next() {
+	err := w.execRows(ctx, w.insertInto("inbox")+` (consumer_group, event_id, processed_at)`, ` ON CONFLICT DO NOTHING RETURNING event_id`,
+		func(rows *sql.Rows) error {
 			var id string
 			if err := rows.Scan(&id); err != nil {
-				_ = rows.Close()
-				return nil, err
+				return err
 			}
 			inserted[id] = true
-		}
-		if err := rows.Close(); err != nil {
-			return nil, err
-		}
+			return nil
+		}, same{u.group}, ids, same{millis(time.Now())})
+	if err != nil {
+		return nil, err
 	}
 	var fresh []int
 	for i, id := range eventIDs {

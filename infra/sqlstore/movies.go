@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
-	"slices"
 	"time"
 
 	"github.com/reelay/reelay/events"
@@ -90,27 +89,20 @@ func (s *Movies) CountView(ctx context.Context, movieID string, at time.Time) er
 }
 
 // CountViews adds each movie's views (one entry per movie), creating the
-// rows of movies not known yet: one statement per 1000 movies.
+// rows of movies not known yet: a few multi-row statements.
 func (s *Movies) CountViews(ctx context.Context, views []movie.ViewCount) error {
 	tx, err := s.db.tx(ctx)
 	if err != nil {
 		return err
 	}
-	for chunk := range slices.Chunk(views, 1000) {
-		ids, ns, at := make([]string, len(chunk)), make([]int64, len(chunk)), make([]int64, len(chunk))
-		for i, v := range chunk {
-			ids[i], ns[i], at[i] = v.MovieID, int64(v.N), millis(v.At)
-		}
-		source, args := tx.rows(ids, ns, at)
-		if _, err := tx.ExecVaried(ctx, `
-			`+tx.insertInto("movies")+` (id, views, updated_at) `+source+`
+	ids, ns, at := make([]string, len(views)), make([]int64, len(views)), make([]int64, len(views))
+	for i, v := range views {
+		ids[i], ns[i], at[i] = v.MovieID, int64(v.N), millis(v.At)
+	}
+	return tx.execRows(ctx, tx.insertInto("movies")+` (id, views, updated_at)`, `
 			ON CONFLICT (id) DO UPDATE SET views = movies.views + excluded.views,
 				updated_at = CASE WHEN excluded.updated_at > movies.updated_at THEN excluded.updated_at ELSE movies.updated_at END`,
-			args...); err != nil {
-			return err
-		}
-	}
-	return nil
+		nil, ids, ns, at)
 }
 
 const movieColumns = `id, COALESCE(title, ''), year, genres, views, updated_at`

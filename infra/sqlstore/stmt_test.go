@@ -33,6 +33,42 @@ func TestRowsSource(t *testing.T) {
 	}
 }
 
+// TestChunkBounds: on SQLite a multi-row write goes in statements of a
+// power of two of rows, at most 512, so that its texts are few; on
+// PostgreSQL in statements of up to 512 rows. Both cover every row once,
+// in order.
+func TestChunkBounds(t *testing.T) {
+	for _, c := range []struct {
+		n        int
+		postgres bool
+		want     [][2]int
+	}{
+		{0, false, nil},
+		{1, false, [][2]int{{0, 1}}},
+		{167, false, [][2]int{{0, 128}, {128, 160}, {160, 164}, {164, 166}, {166, 167}}},
+		{1300, false, [][2]int{{0, 512}, {512, 1024}, {1024, 1280}, {1280, 1296}, {1296, 1300}}},
+		{167, true, [][2]int{{0, 167}}},
+		{1300, true, [][2]int{{0, 512}, {512, 1024}, {1024, 1300}}},
+	} {
+		var got [][2]int
+		for from, to := range chunkBounds(c.n, c.postgres) {
+			got = append(got, [2]int{from, to})
+		}
+		if !reflect.DeepEqual(got, c.want) {
+			t.Errorf("chunkBounds(%d, postgres=%v) = %v, want %v", c.n, c.postgres, got, c.want)
+		}
+	}
+	texts := map[int]bool{}
+	for n := 1; n <= 3000; n++ {
+		for from, to := range chunkBounds(n, false) {
+			texts[to-from] = true
+		}
+	}
+	if len(texts) != 10 {
+		t.Fatalf("batches of 1 to 3000 rows take statements of %d sizes, want 10 (1, 2, 4, … 512)", len(texts))
+	}
+}
+
 // TestRowsRefusesAnUnknownColumn: a column of a type rows cannot bind is a
 // programming error that panics on both databases, never a statement with
 // fewer arguments than placeholders.
