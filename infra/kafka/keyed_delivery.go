@@ -187,26 +187,55 @@ type settlerKey struct{}
 // not settled yet. It does nothing for a context the KeyedSubscriber did
 // not make, or without SettledByConsumer (Ack and Nack settle then).
 func Settle(ctx context.Context, ack bool) {
-	dc, ok := ctx.Value(settlerKey{}).(*deliveryContext)
-	if !ok {
-		if msgs, run := RunOf(ctx); run {
-			for _, m := range msgs {
-				Settle(m.Context(), ack)
+	o := nacked
+	if ack {
+		o = acked
+	}
+	if dc, ok := ctx.Value(settlerKey{}).(*deliveryContext); ok {
+		if dc.seq.s.cfg.SettledByConsumer {
+			dc.settler.once.Do(func() {
+				dc.seq.s.settle(dc.seq.d, o)
+				dc.settler.cancel()
+			})
+		}
+		return
+	}
+	if run, ok := ctx.Value(runKey{}).(*runContext); ok {
+		run.settle(o)
+	}
+}
+
+// settle settles the run's records not settled yet, under one lock.
+func (c *runContext) settle(o outcome) {
+	var (
+		s      *KeyedSubscriber
+		cancel []context.CancelFunc
+		resume []*partition
+	)
+	for _, m := range c.msgs {
+		dc, ok := m.Context().Value(settlerKey{}).(*deliveryContext)
+		if !ok {
+			continue
+		}
+		if s == nil {
+			s = dc.seq.s
+			s.mu.Lock()
+		}
+		dc.settler.once.Do(func() {
+			if s.settleLocked(dc.seq.d, o) {
+				resume = append(resume, dc.seq.d.part)
 			}
-		}
+			cancel = append(cancel, dc.settler.cancel)
+		})
+	}
+	if s == nil {
 		return
 	}
-	if !dc.seq.s.cfg.SettledByConsumer {
-		return
+	s.mu.Unlock()
+	for _, c := range cancel {
+		c()
 	}
-	dc.settler.once.Do(func() {
-		o := nacked
-		if ack {
-			o = acked
-		}
-		dc.seq.s.settle(dc.seq.d, o)
-		dc.settler.cancel()
-	})
+	s.applyPause(resume...)
 }
 
 // sequencer lets the consumer of a delivery say it was sequenced.
@@ -225,20 +254,47 @@ type sequencerKey struct{}
 // apply the key's records in the order it receives them and should nack
 // the records of a key behind one it nacks. Batch routes call it once an
 // event has joined a batch (batches of a type are applied one after the
-// other). It does nothing for a context the KeyedSubscriber did not make,
-// and after the first call.
+// other). On a run's message (RunOf) it sequences each of its records. It
+// does nothing for a context the KeyedSubscriber did not make, and after
+// the first call.
 func Sequenced(ctx context.Context) {
-	sq, ok := ctx.Value(sequencerKey{}).(*sequencer)
-	if !ok {
+	if sq, ok := ctx.Value(sequencerKey{}).(*sequencer); ok {
+		sq.once.Do(func() { sq.s.sequenced(sq.d) })
 		return
 	}
-	sq.once.Do(func() { sq.s.sequenced(sq.d) })
+	if run, ok := ctx.Value(runKey{}).(*runContext); ok {
+		run.sequenced()
+	}
+}
+
+// sequenced sequences the run's records, under one lock.
+func (c *runContext) sequenced() {
+	var s *KeyedSubscriber
+	for _, m := range c.msgs {
+		sq, ok := m.Context().Value(sequencerKey{}).(*sequencer)
+		if !ok {
+			continue
+		}
+		if s == nil {
+			s = sq.s
+			s.mu.Lock()
+		}
+		sq.once.Do(func() { s.sequencedLocked(sq.d) })
+	}
+	if s != nil {
+		s.mu.Unlock()
+	}
 }
 
 // sequenced lets d's lane hand out its next record.
 func (s *KeyedSubscriber) sequenced(d delivery) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.sequencedLocked(d)
+}
+
+// sequencedLocked is sequenced with s.mu held.
+func (s *KeyedSubscriber) sequencedLocked(d delivery) {
 	if d.part.removed || !d.part.queue.sequenced(d.rec) {
 		return
 	}
@@ -273,10 +329,19 @@ const (
 // up changes nothing.
 func (s *KeyedSubscriber) settle(d delivery, o outcome) {
 	s.mu.Lock()
+	resume := s.settleLocked(d, o)
+	s.mu.Unlock()
+	if resume {
+		s.applyPause(d.part)
+	}
+}
+
+// settleLocked is settle with s.mu held; it reports whether d's partition
+// is to be resumed (applyPause, once s.mu is released).
+func (s *KeyedSubscriber) settleLocked(d delivery, o outcome) (resume bool) {
 	q := d.part.queue
 	if d.part.removed {
-		s.mu.Unlock()
-		return
+		return false
 	}
 	held, heldBytes := q.held, q.heldBytes
 	now := time.Now()
@@ -290,8 +355,7 @@ func (s *KeyedSubscriber) settle(d delivery, o outcome) {
 		ok = q.retry(d.rec, now)
 	}
 	if !ok {
-		s.mu.Unlock()
-		return
+		return false
 	}
 	if s.inFlight >= s.cfg.MaxInFlight {
 		for sub := range s.subs {
@@ -300,7 +364,7 @@ func (s *KeyedSubscriber) settle(d delivery, o outcome) {
 	}
 	s.inFlight--
 	s.account(d.part, q.held-held, q.heldBytes-heldBytes)
-	resume := d.part.paused && s.resumable(d.part)
+	resume = d.part.paused && s.resumable(d.part)
 	if resume {
 		d.part.paused = false
 		s.buffered += q.held
@@ -310,10 +374,7 @@ func (s *KeyedSubscriber) settle(d delivery, o outcome) {
 		wake(d.part.sub)
 	}
 	s.broadcast()
-	s.mu.Unlock()
-	if resume {
-		s.applyPause(d.part)
-	}
+	return resume
 }
 
 // broadcast wakes whoever waits for inFlight or buffered to go down. s.mu

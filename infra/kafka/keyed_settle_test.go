@@ -130,7 +130,8 @@ func TestKeyedSubscriberRevokeCancelsMessagesOfATopicThatChangedHands(t *testing
 // come as one message (RunOf), each key's records side by side in offset
 // order, and a run of one is a plain message; each record is settled on
 // its own, and Settle on the run settles the ones left; no later record of
-// a key goes while the run's last one of it is out; a key whose records are
+// a key goes while the run's last one of it is out, until Sequenced on the
+// run puts the run's records in line; a key whose records are
 // nacked comes again in order, as a run of its own; and what was acked is
 // committed.
 func TestKeyedSubscriberRuns(t *testing.T) {
@@ -201,12 +202,13 @@ func TestKeyedSubscriberRuns(t *testing.T) {
 		t.Fatalf("got %q while a's run is out", m.Payload)
 	case <-time.After(300 * time.Millisecond):
 	}
-	kafka.Settle(whole.Context(), true)
-	if m := receive(t, ch, "a's next record, once its run was settled"); string(m.Payload) != "5" {
+	kafka.Sequenced(whole.Context())
+	if m := receive(t, ch, "a's next record, once its run was sequenced"); string(m.Payload) != "5" {
 		t.Fatalf("got %q, want 5", m.Payload)
 	} else {
 		kafka.Settle(m.Context(), true)
 	}
+	kafka.Settle(whole.Context(), true)
 	if err := sub.Close(); err != nil {
 		t.Fatal(err)
 	}

@@ -79,7 +79,7 @@ func (b *batcher) middleware(h message.HandlerFunc) message.HandlerFunc {
 		if d.err != nil || !d.batch || d.checkErr != nil {
 			return h(msg)
 		}
-		fresh, err := b.submit(d.route, joining{ctx: msg.Context(), id: msg.UUID, env: d.env, data: d.data})
+		fresh, err := b.submit(d.route, msg.Context(), joining{ctx: msg.Context(), id: msg.UUID, env: d.env, data: d.data})
 		if errors.Is(err, errShuttingDown) {
 			return nil, err // redelivered after the restart
 		}
@@ -93,8 +93,8 @@ func (b *batcher) middleware(h message.HandlerFunc) message.HandlerFunc {
 	}
 }
 
-// joining is an event that joins a batch: its message's context (for
-// kafka.Sequenced and to lead), its inbox id, envelope and checked data.
+// joining is an event that joins a batch: its message's context (to
+// lead), its inbox id, envelope and checked data.
 type joining struct {
 	ctx  context.Context
 	id   string
@@ -103,9 +103,11 @@ type joining struct {
 }
 
 // submit adds the events, all of route's type, to the gathering batch of
-// their type, or opens one and leads it, and waits for the batch's outcome:
-// fresh[i] is false for an event applied before.
-func (b *batcher) submit(route events.Route, evs ...joining) (fresh []bool, err error) {
+// their type, or opens one and leads it, tells the subscriber they are in
+// line (kafka.Sequenced on seq: their message's context, or their run's),
+// and waits for the batch's outcome: fresh[i] is false for an event
+// applied before.
+func (b *batcher) submit(route events.Route, seq context.Context, evs ...joining) (fresh []bool, err error) {
 	typ := evs[0].env.Type
 	b.mu.Lock()
 	bt := b.pending[typ]
@@ -127,9 +129,7 @@ func (b *batcher) submit(route events.Route, evs ...joining) (fresh []bool, err 
 		close(bt.turn)
 	}
 	b.mu.Unlock()
-	for _, e := range evs {
-		b.sequenced(e.ctx)
-	}
+	b.sequenced(seq)
 
 	if pos == 0 {
 		<-bt.turn

@@ -54,7 +54,7 @@ func (r *runs) middleware(h message.HandlerFunc) message.HandlerFunc {
 		growStack()
 		alone := false
 		if r.whole && !r.consumer.SideEffects {
-			applied, failed, err := r.apply(msgs)
+			applied, failed, err := r.apply(msg, msgs)
 			if err != nil {
 				return nil, err // the router is closing: the run comes again
 			}
@@ -71,7 +71,7 @@ func (r *runs) middleware(h message.HandlerFunc) message.HandlerFunc {
 // apply joins the run to a batch when its records are events of one batch
 // route. applied says it was applied and settled; failed, that its batch
 // failed; err is errShuttingDown when it is to come again.
-func (r *runs) apply(msgs []*message.Message) (applied, failed bool, err error) {
+func (r *runs) apply(run *message.Message, msgs []*message.Message) (applied, failed bool, err error) {
 	start := time.Now()
 	evs := make([]joining, len(msgs))
 	var route events.Route
@@ -84,7 +84,7 @@ func (r *runs) apply(msgs []*message.Message) (applied, failed bool, err error) 
 		evs[i] = joining{ctx: m.Context(), id: m.UUID, env: d.env, data: d.data}
 		route = d.route
 	}
-	fresh, err := r.batcher.submit(route, evs...)
+	fresh, err := r.batcher.submit(route, run.Context(), evs...)
 	if errors.Is(err, errShuttingDown) {
 		for _, m := range msgs {
 			r.observe(m, err, time.Since(start))
@@ -101,8 +101,8 @@ func (r *runs) apply(msgs []*message.Message) (applied, failed bool, err error) 
 		}
 		m.Metadata.Set(events.DLQAttempts, "1") // as attemptRecord counts
 		r.observe(m, nil, took)
-		kafka.Settle(m.Context(), true)
 	}
+	kafka.Settle(run.Context(), true) // each record, under one lock
 	return true, false, nil
 }
 
