@@ -205,35 +205,30 @@ func Settle(ctx context.Context, ack bool) {
 	}
 }
 
-// settle settles the run's records not settled yet, under one lock.
+// settle settles the run's records not settled yet, under one lock. A
+// record's once is claimed before the lock is taken, as Settle on the
+// record takes it inside its once: never the other way round.
 func (c *runContext) settle(o outcome) {
-	var (
-		s      *KeyedSubscriber
-		cancel []context.CancelFunc
-		resume []*partition
-	)
+	var claimed []*deliveryContext
 	for _, m := range c.msgs {
-		dc, ok := m.Context().Value(settlerKey{}).(*deliveryContext)
-		if !ok {
-			continue
+		if dc, ok := m.Context().Value(settlerKey{}).(*deliveryContext); ok {
+			dc.settler.once.Do(func() { claimed = append(claimed, dc) })
 		}
-		if s == nil {
-			s = dc.seq.s
-			s.mu.Lock()
-		}
-		dc.settler.once.Do(func() {
-			if s.settleLocked(dc.seq.d, o) {
-				resume = append(resume, dc.seq.d.part)
-			}
-			cancel = append(cancel, dc.settler.cancel)
-		})
 	}
-	if s == nil {
+	if len(claimed) == 0 {
 		return
 	}
+	s := claimed[0].seq.s
+	var resume []*partition
+	s.mu.Lock()
+	for _, dc := range claimed {
+		if s.settleLocked(dc.seq.d, o) {
+			resume = append(resume, dc.seq.d.part)
+		}
+	}
 	s.mu.Unlock()
-	for _, c := range cancel {
-		c()
+	for _, dc := range claimed {
+		dc.settler.cancel()
 	}
 	s.applyPause(resume...)
 }
@@ -267,22 +262,23 @@ func Sequenced(ctx context.Context) {
 	}
 }
 
-// sequenced sequences the run's records, under one lock.
+// sequenced sequences the run's records, under one lock, claiming each
+// record's once first (see settle).
 func (c *runContext) sequenced() {
-	var s *KeyedSubscriber
+	var claimed []*sequencer
 	for _, m := range c.msgs {
-		sq, ok := m.Context().Value(sequencerKey{}).(*sequencer)
-		if !ok {
-			continue
+		if sq, ok := m.Context().Value(sequencerKey{}).(*sequencer); ok {
+			sq.once.Do(func() { claimed = append(claimed, sq) })
 		}
-		if s == nil {
-			s = sq.s
-			s.mu.Lock()
-		}
-		sq.once.Do(func() { s.sequencedLocked(sq.d) })
 	}
-	if s != nil {
-		s.mu.Unlock()
+	if len(claimed) == 0 {
+		return
+	}
+	s := claimed[0].s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, sq := range claimed {
+		s.sequencedLocked(sq.d)
 	}
 }
 

@@ -3,6 +3,7 @@ package kafka_test
 import (
 	"context"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -220,5 +221,73 @@ func TestKeyedSubscriberRuns(t *testing.T) {
 	}
 	if m := receive(t, ch2, "no message after the restart"); string(m.Payload) != "7" {
 		t.Fatalf("after the restart the group starts at %q, want 7: the settled records were not committed", m.Payload)
+	}
+}
+
+// TestKeyedSubscriberRunSettledTwiceAtOnce: the records of a run settled
+// and sequenced one by one while the run is settled and sequenced as a
+// whole, from other goroutines: it all finishes, and every record counts
+// once, so the group commits them all. (Settle on a run claims each
+// record's once before it takes the subscriber's lock, the order Settle on
+// a record takes them in; this test exercises that, it cannot force the
+// interleaving that would deadlock the other order.)
+func TestKeyedSubscriberRunSettledTwiceAtOnce(t *testing.T) {
+	t.Parallel()
+	brokers := testBrokers(t)
+	topic := uniqueName(t, "runs-race")
+	group := uniqueName(t, "runs-race-group")
+	createTopic(t, brokers, topic, 1)
+	const n = 64
+	recs := make([]*kgo.Record, n)
+	for i := range recs {
+		recs[i] = &kgo.Record{Topic: topic, Key: fmt.Appendf(nil, "k%d", i%8), Value: fmt.Appendf(nil, "%d", i)}
+	}
+	cl := producer(t, brokers)
+	produce(t, cl, recs...)
+
+	cfg := fastConfig(brokers, group)
+	cfg.SettledByConsumer, cfg.MaxRun, cfg.MaxInFlightPerPartition = true, n, n
+	sub, err := kafka.NewKeyedSubscriber(cfg, testLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch, err := sub.Subscribe(context.Background(), topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := receive(t, ch, "no run")
+	run, ok := kafka.RunOf(msg.Context())
+	if !ok || len(run) != n {
+		t.Fatalf("a run of %d (a run: %v), want %d", len(run), ok, n)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		var wg sync.WaitGroup
+		for _, m := range run {
+			wg.Go(func() {
+				kafka.Sequenced(m.Context())
+				kafka.Settle(m.Context(), true)
+			})
+		}
+		wg.Go(func() { kafka.Sequenced(msg.Context()) })
+		wg.Go(func() { kafka.Settle(msg.Context(), true) })
+		wg.Wait()
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("settling a run and its records at once did not finish")
+	}
+	if err := sub.Close(); err != nil {
+		t.Fatal(err)
+	}
+	produce(t, cl, &kgo.Record{Topic: topic, Key: []byte("k"), Value: []byte("last")})
+	ch2, err := newKeyed(t, fastConfig(brokers, group)).Subscribe(context.Background(), topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := receive(t, ch2, "no message after the restart"); string(m.Payload) != "last" {
+		t.Fatalf("after the restart the group starts at %q, want the record after the run: the run's records were not all committed", m.Payload)
 	}
 }
