@@ -30,16 +30,7 @@ func TestKeyedSubscriberSettledByConsumer(t *testing.T) {
 		&kgo.Record{Topic: topic, Key: []byte("k"), Value: []byte("1")},
 		&kgo.Record{Topic: topic, Key: []byte("k"), Value: []byte("2")})
 
-	cfg := fastConfig(brokers, group)
-	cfg.SettledByConsumer = true
-	sub, err := kafka.NewKeyedSubscriber(cfg, testLogger())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ch, err := sub.Subscribe(context.Background(), topic)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sub, ch := settledSubscription(t, fastConfig(brokers, group), topic, 1)
 	next := func(want, why string) *message.Message {
 		t.Helper()
 		msg := receive(t, ch, "no message: "+why)
@@ -66,14 +57,7 @@ func TestKeyedSubscriberSettledByConsumer(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	again := newKeyed(t, fastConfig(brokers, group))
-	ch2, err := again.Subscribe(context.Background(), topic)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if msg := receive(t, ch2, "no message after the restart"); string(msg.Payload) != "2" {
-		t.Fatalf("after the restart the group starts at %q, want 2: the settled records were not committed", msg.Payload)
-	}
+	wantGroupRestartsAt(t, brokers, group, topic, "2")
 }
 
 // TestKeyedSubscriberRevokeCancelsMessagesOfATopicThatChangedHands: with
@@ -147,16 +131,7 @@ func TestKeyedSubscriberRuns(t *testing.T) {
 	cl := producer(t, brokers)
 	produce(t, cl, record("a", 0), record("a", 1), record("b", 2), record("a", 3), record("c", 4))
 
-	cfg := fastConfig(brokers, group)
-	cfg.SettledByConsumer, cfg.MaxRun = true, 10
-	sub, err := kafka.NewKeyedSubscriber(cfg, testLogger())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ch, err := sub.Subscribe(context.Background(), topic)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sub, ch := settledSubscription(t, fastConfig(brokers, group), topic, 10)
 	payloads := func(msgs []*message.Message) string {
 		var got []string
 		for _, m := range msgs {
@@ -215,13 +190,7 @@ func TestKeyedSubscriberRuns(t *testing.T) {
 	}
 
 	produce(t, cl, record("e", 7))
-	ch2, err := newKeyed(t, fastConfig(brokers, group)).Subscribe(context.Background(), topic)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if m := receive(t, ch2, "no message after the restart"); string(m.Payload) != "7" {
-		t.Fatalf("after the restart the group starts at %q, want 7: the settled records were not committed", m.Payload)
-	}
+	wantGroupRestartsAt(t, brokers, group, topic, "7")
 }
 
 // TestKeyedSubscriberRunSettledTwiceAtOnce: the records of a run settled
@@ -246,15 +215,8 @@ func TestKeyedSubscriberRunSettledTwiceAtOnce(t *testing.T) {
 	produce(t, cl, recs...)
 
 	cfg := fastConfig(brokers, group)
-	cfg.SettledByConsumer, cfg.MaxRun, cfg.MaxInFlightPerPartition = true, n, n
-	sub, err := kafka.NewKeyedSubscriber(cfg, testLogger())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ch, err := sub.Subscribe(context.Background(), topic)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg.MaxInFlightPerPartition = n
+	sub, ch := settledSubscription(t, cfg, topic, n)
 	msg := receive(t, ch, "no run")
 	run, ok := kafka.RunOf(msg.Context())
 	if !ok || len(run) != n {
@@ -283,11 +245,34 @@ func TestKeyedSubscriberRunSettledTwiceAtOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	produce(t, cl, &kgo.Record{Topic: topic, Key: []byte("k"), Value: []byte("last")})
-	ch2, err := newKeyed(t, fastConfig(brokers, group)).Subscribe(context.Background(), topic)
+	wantGroupRestartsAt(t, brokers, group, topic, "last")
+}
+
+// settledSubscription subscribes to topic with a subscriber whose consumer
+// settles its messages (SettledByConsumer), in runs of up to maxRun.
+func settledSubscription(t *testing.T, cfg kafka.KeyedSubscriberConfig, topic string, maxRun int) (*kafka.KeyedSubscriber, <-chan *message.Message) {
+	t.Helper()
+	cfg.SettledByConsumer, cfg.MaxRun = true, maxRun
+	sub, err := kafka.NewKeyedSubscriber(cfg, testLogger())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m := receive(t, ch2, "no message after the restart"); string(m.Payload) != "last" {
-		t.Fatalf("after the restart the group starts at %q, want the record after the run: the run's records were not all committed", m.Payload)
+	ch, err := sub.Subscribe(context.Background(), topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sub, ch
+}
+
+// wantGroupRestartsAt checks what a new member of group reads first from
+// topic: the record after those the group committed.
+func wantGroupRestartsAt(t *testing.T, brokers []string, group, topic, want string) {
+	t.Helper()
+	ch, err := newKeyed(t, fastConfig(brokers, group)).Subscribe(context.Background(), topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if msg := receive(t, ch, "no message after the restart"); string(msg.Payload) != want {
+		t.Fatalf("after the restart the group starts at %q, want %s: the settled records were not committed", msg.Payload, want)
 	}
 }
