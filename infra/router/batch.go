@@ -79,7 +79,7 @@ func (b *batcher) middleware(h message.HandlerFunc) message.HandlerFunc {
 		if d.err != nil || !d.batch || d.checkErr != nil {
 			return h(msg)
 		}
-		fresh, err := b.submit(d.route, msg.Context(), joining{ctx: msg.Context(), id: msg.UUID, env: d.env, data: d.data})
+		fresh, err := b.submit(d.route, msg.Context(), joining{id: msg.UUID, env: d.env, data: d.data})
 		if errors.Is(err, errShuttingDown) {
 			return nil, err // redelivered after the restart
 		}
@@ -93,10 +93,9 @@ func (b *batcher) middleware(h message.HandlerFunc) message.HandlerFunc {
 	}
 }
 
-// joining is an event that joins a batch: its message's context (to
-// lead), its inbox id, envelope and checked data.
+// joining is an event that joins a batch: its inbox id, envelope and
+// checked data.
 type joining struct {
-	ctx  context.Context
 	id   string
 	env  events.Envelope
 	data any
@@ -104,10 +103,11 @@ type joining struct {
 
 // submit adds the events, all of route's type, to the gathering batch of
 // their type, or opens one and leads it, tells the subscriber they are in
-// line (kafka.Sequenced on seq: their message's context, or their run's),
-// and waits for the batch's outcome: fresh[i] is false for an event
-// applied before.
-func (b *batcher) submit(route events.Route, seq context.Context, evs ...joining) (fresh []bool, err error) {
+// line, and waits for the batch's outcome: fresh[i] is false for an event
+// applied before. msgCtx is the context of their message, or of their run:
+// kafka.Sequenced is told with it, and a batch led with it is left for
+// redelivery when it has ended (the router closed).
+func (b *batcher) submit(route events.Route, msgCtx context.Context, evs ...joining) (fresh []bool, err error) {
 	typ := evs[0].env.Type
 	b.mu.Lock()
 	bt := b.pending[typ]
@@ -129,11 +129,11 @@ func (b *batcher) submit(route events.Route, seq context.Context, evs ...joining
 		close(bt.turn)
 	}
 	b.mu.Unlock()
-	b.sequenced(seq)
+	b.sequenced(msgCtx)
 
 	if pos == 0 {
 		<-bt.turn
-		b.lead(evs[0].ctx, typ, bt)
+		b.lead(msgCtx, typ, bt)
 	}
 	<-bt.done
 	if bt.err != nil {

@@ -81,7 +81,7 @@ func (r *runs) apply(run *message.Message, msgs []*message.Message) (applied, fa
 		if d.err != nil || !d.batch || d.checkErr != nil || i > 0 && d.env.Type != evs[0].env.Type {
 			return false, false, nil
 		}
-		evs[i] = joining{ctx: m.Context(), id: m.UUID, env: d.env, data: d.data}
+		evs[i] = joining{id: m.UUID, env: d.env, data: d.data}
 		route = d.route
 	}
 	fresh, err := r.batcher.submit(route, run.Context(), evs...)

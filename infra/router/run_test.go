@@ -305,3 +305,27 @@ func TestRunOfAClosingSubscriberComesAgain(t *testing.T) {
 		t.Fatalf("batches %v, outcomes %v", rt.inbox.batches, rt.observed)
 	}
 }
+
+// TestRunOfAClosingRouterComesAgain: when the run's message context ends
+// (Watermill cancels it as the router closes) before its batch is applied,
+// the batch is left for redelivery, as for a message of one record.
+func TestRunOfAClosingRouterComesAgain(t *testing.T) {
+	t.Parallel()
+	msg, msgs, _, _ := runFrom(t, runRecord{key: "m1", user: "u0"}, runRecord{key: "m2", user: "u1"})
+	ctx, cancel := context.WithCancel(msg.Context())
+	cancel()
+	msg.SetContext(ctx)
+	rt := newRunTest(false)
+	h := rt.runs.middleware(func(*message.Message) ([]*message.Message, error) { return nil, errors.New("not the chain") })
+	if _, err := h(msg); !errors.Is(err, errShuttingDown) {
+		t.Fatalf("err %v, want errShuttingDown", err)
+	}
+	if len(rt.inbox.batches) != 0 || !slices.Equal(rt.observed, []string{"redelivered", "redelivered"}) {
+		t.Fatalf("batches %v, outcomes %v", rt.inbox.batches, rt.observed)
+	}
+	for _, m := range msgs {
+		if m.Context().Err() != nil {
+			t.Fatalf("%s was settled: the settle middleware outside settles it", m.Payload)
+		}
+	}
+}
