@@ -26,7 +26,9 @@ var ErrSubscriberClosed = errors.New("subscriber is closed")
 // offset order. Records without a key are ordered among themselves, per
 // partition, like one key. Messages of different keys of a partition are out
 // together up to MaxInFlightPerPartition, and up to MaxInFlight over all
-// partitions. There is no order across partitions or topics.
+// partitions. There is no order across partitions or topics. (A consumer
+// that calls Sequenced, or takes runs (MaxRun), takes over part of this:
+// see Sequenced and RunOf.)
 //
 // Ack and commit: each partition commits the offset after the longest run of
 // acked messages from where it started (an acked offset 7 with offset 5 out
