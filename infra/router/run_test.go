@@ -296,14 +296,7 @@ func TestRunOfAClosingSubscriberComesAgain(t *testing.T) {
 	if err := sub.Close(); err != nil {
 		t.Fatal(err)
 	}
-	rt := newRunTest(false)
-	h := rt.runs.middleware(func(*message.Message) ([]*message.Message, error) { return nil, errors.New("not the chain") })
-	if _, err := h(msg); !errors.Is(err, errShuttingDown) {
-		t.Fatalf("err %v, want errShuttingDown", err)
-	}
-	if len(rt.inbox.batches) != 0 || !slices.Equal(rt.observed, []string{"redelivered", "redelivered"}) {
-		t.Fatalf("batches %v, outcomes %v", rt.inbox.batches, rt.observed)
-	}
+	wantRunComesAgain(t, msg)
 }
 
 // TestRunOfAClosingRouterComesAgain: when the run's message context ends
@@ -315,6 +308,19 @@ func TestRunOfAClosingRouterComesAgain(t *testing.T) {
 	ctx, cancel := context.WithCancel(msg.Context())
 	cancel()
 	msg.SetContext(ctx)
+	wantRunComesAgain(t, msg)
+	for _, m := range msgs {
+		if m.Context().Err() != nil {
+			t.Fatalf("%s was settled: the settle middleware outside settles it", m.Payload)
+		}
+	}
+}
+
+// wantRunComesAgain checks that runs leaves the run of two records msg,
+// whose context has ended, unapplied for redelivery: errShuttingDown, no
+// batch, both counted redelivered.
+func wantRunComesAgain(t *testing.T, msg *message.Message) {
+	t.Helper()
 	rt := newRunTest(false)
 	h := rt.runs.middleware(func(*message.Message) ([]*message.Message, error) { return nil, errors.New("not the chain") })
 	if _, err := h(msg); !errors.Is(err, errShuttingDown) {
@@ -322,10 +328,5 @@ func TestRunOfAClosingRouterComesAgain(t *testing.T) {
 	}
 	if len(rt.inbox.batches) != 0 || !slices.Equal(rt.observed, []string{"redelivered", "redelivered"}) {
 		t.Fatalf("batches %v, outcomes %v", rt.inbox.batches, rt.observed)
-	}
-	for _, m := range msgs {
-		if m.Context().Err() != nil {
-			t.Fatalf("%s was settled: the settle middleware outside settles it", m.Payload)
-		}
 	}
 }

@@ -282,16 +282,7 @@ func unnestRows(cols []any) (string, []any) {
 // valuesRows is rows on SQLite: VALUES (?, ?, ?), (?, ?, ?), …, the
 // arguments row by row.
 func valuesRows(cols []any) (string, []any) {
-	n := -1
-	for _, c := range cols {
-		if _, ok := c.(same); !ok {
-			n = columnLen(c)
-			break
-		}
-	}
-	if n < 0 {
-		panic("sqlstore: rows without a column of rows")
-	}
+	n := rowCount(cols)
 	row := "(?" + strings.Repeat(", ?", len(cols)-1) + ")"
 	var b strings.Builder
 	b.Grow(len("VALUES ") + n*(len(row)+2))
