@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/IBM/sarama"
 	"github.com/ThreeDotsLabs/watermill/message"
 	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/fx"
@@ -37,7 +38,7 @@ var KafkaModule = fx.Module("kafka",
 	fx.Provide(
 		security,
 		brokers,
-		publisher,
+		fx.Annotate(publisher, fx.As(new(message.Publisher)), fx.As(new(kafka.RecordSender))),
 		fx.Annotate(eventsPublisher, fx.As(new(httpapi.Publisher))),
 		probe,
 		subscribers,
@@ -125,14 +126,16 @@ func brokers(lc fx.Lifecycle, cfg config.Config, sec kafka.Security, logger *slo
 	return Brokers{b.Addr()}, nil
 }
 
-// publisher is the process's one Watermill publisher; it connects in its
-// start hook (waiting for the brokers up to REELAY_KAFKA_CONNECT_TIMEOUT).
-func publisher(lc fx.Lifecycle, b Brokers, cfg config.Config, sec kafka.Security, logger *slog.Logger) message.Publisher {
+// publisher is the process's one Kafka producer, the Watermill publisher of
+// dead letters and replays and the sender of the API's records; it connects
+// in its start hook (waiting for the brokers up to
+// REELAY_KAFKA_CONNECT_TIMEOUT).
+func publisher(lc fx.Lifecycle, b Brokers, cfg config.Config, sec kafka.Security, logger *slog.Logger) *startedPublisher {
 	p := &startedPublisher{}
 	lc.Append(fx.Hook{
 		OnStart: func(context.Context) error {
-			pub, err := connect(logger, "kafka publisher", cfg.KafkaConnectTimeout, func() (message.Publisher, error) {
-				return kafka.NewPublisher(b, logger, kafka.WithSecurity(sec))
+			pub, err := connect(logger, "kafka publisher", cfg.KafkaConnectTimeout, func() (*kafka.Publisher, error) {
+				return kafka.NewPublisher(b, kafka.WithSecurity(sec))
 			})
 			if err != nil {
 				return hint(err)
@@ -149,35 +152,44 @@ func publisher(lc fx.Lifecycle, b Brokers, cfg config.Config, sec kafka.Security
 // built before it: publishing before the start fails.
 type startedPublisher struct {
 	mu  sync.RWMutex
-	pub message.Publisher
+	pub *kafka.Publisher
 }
 
 var errNotStarted = errors.New("kafka publisher not started")
 
-func (p *startedPublisher) set(pub message.Publisher) {
+func (p *startedPublisher) set(pub *kafka.Publisher) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.pub = pub
 }
 
-func (p *startedPublisher) Publish(topic string, msgs ...*message.Message) error {
+func (p *startedPublisher) started() *kafka.Publisher {
 	p.mu.RLock()
-	pub := p.pub
-	p.mu.RUnlock()
+	defer p.mu.RUnlock()
+	return p.pub
+}
+
+func (p *startedPublisher) Publish(topic string, msgs ...*message.Message) error {
+	pub := p.started()
 	if pub == nil {
 		return errNotStarted
 	}
 	return pub.Publish(topic, msgs...)
 }
 
-func (p *startedPublisher) Close() error {
-	p.mu.RLock()
-	pub := p.pub
-	p.mu.RUnlock()
+func (p *startedPublisher) Send(ctx context.Context, pm *sarama.ProducerMessage, timeout time.Duration) error {
+	pub := p.started()
 	if pub == nil {
-		return nil
+		return errNotStarted
 	}
-	return pub.Close()
+	return pub.Send(ctx, pm, timeout)
+}
+
+func (p *startedPublisher) Close() error {
+	if pub := p.started(); pub != nil {
+		return pub.Close()
+	}
+	return nil
 }
 
 // connect calls dial until it succeeds, fails otherwise than a broker not
@@ -223,8 +235,8 @@ func connect[T io.Closer](logger *slog.Logger, what string, within time.Duration
 
 // eventsPublisher publishes the API's events through the one publisher, each within
 // REELAY_PUBLISH_TIMEOUT, each in a publish span when tracing is on.
-func eventsPublisher(p message.Publisher, cfg config.Config, tp trace.TracerProvider) *kafka.Events {
-	return kafka.NewEvents(kafka.TracePublishes(p, tracing.Tracer(tp, kafka.TracerName)), cfg.PublishTimeout)
+func eventsPublisher(out kafka.RecordSender, cfg config.Config, tp trace.TracerProvider) *kafka.Events {
+	return kafka.NewEvents(out, cfg.PublishTimeout, tracing.Tracer(tp, kafka.TracerName))
 }
 
 // probe answers the readiness check "broker": whether the cluster can take

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"iter"
 	"strconv"
 	"strings"
 	"time"
@@ -147,21 +148,16 @@ func uuidV7Time(id string) (t [6]byte, ok bool) {
 // key under which a read model stores a row per event.
 func (e Envelope) DedupID() string { return DedupID(e.Source, e.ID) }
 
-// Headers are the binary-mode Kafka headers of e. The correlation id, when
-// set, is the correlationid extension (ce_correlationid).
-func (e Envelope) Headers() map[string]string {
-	h := map[string]string{
-		HeaderSpecVersion: SpecVersion,
-		HeaderID:          e.ID,
-		HeaderType:        e.Type,
-		HeaderSource:      e.Source,
-		HeaderTime:        e.Time.UTC().Format(time.RFC3339Nano),
-		HeaderContentType: ContentTypeJSON,
+// Headers yields the binary-mode Kafka headers of e, each once, in a fixed
+// order. The correlation id, when set, is the correlationid extension
+// (ce_correlationid). maps.Collect(e.Headers()) is what Decode reads back.
+func (e Envelope) Headers() iter.Seq2[string, string] {
+	at := e.Time.UTC().Format(time.RFC3339Nano)
+	return func(yield func(string, string) bool) {
+		_ = yield(HeaderSpecVersion, SpecVersion) && yield(HeaderID, e.ID) && yield(HeaderType, e.Type) &&
+			yield(HeaderSource, e.Source) && yield(HeaderTime, at) && yield(HeaderContentType, ContentTypeJSON) &&
+			(e.CorrelationID == "" || yield(HeaderCorrelationID, e.CorrelationID))
 	}
-	if e.CorrelationID != "" {
-		h[HeaderCorrelationID] = e.CorrelationID
-	}
-	return h
 }
 
 // structured is the JSON form of a structured-mode CloudEvent (JSON event

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/IBM/sarama"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
@@ -21,11 +21,11 @@ import (
 	"github.com/reelay/reelay/infra/tracing"
 )
 
-// acking is a publisher at the edge that acknowledges every message at once.
+// acking is a record sender at the edge that acknowledges every record at
+// once.
 type acking struct{}
 
-func (acking) Publish(string, ...*message.Message) error { return nil }
-func (acking) Close() error                              { return nil }
+func (acking) Send(context.Context, *sarama.ProducerMessage, time.Duration) error { return nil }
 
 // BenchmarkIngest serves POST /api/v1/movies/{id}/views in process (JSON
 // decoding, validation, envelope, the publish deadline) onto a publisher
@@ -42,7 +42,7 @@ func BenchmarkIngest(b *testing.B) {
 				defer func() { _ = sdk.Shutdown(context.Background()) }()
 				tp = sdk
 			}
-			pub := kafka.NewEvents(kafka.TracePublishes(acking{}, tracing.Tracer(tp, kafka.TracerName)), 3*time.Second)
+			pub := kafka.NewEvents(acking{}, 3*time.Second, tracing.Tracer(tp, kafka.TracerName))
 			h := httpapi.New(httpapi.Deps{Publisher: pub, Metrics: telemetry.NewMetrics(),
 				Logger: slog.New(slog.DiscardHandler), TracerProvider: tp}).Handler()
 			body := []byte(`{"userId":"u1","watchedSeconds":5}`)

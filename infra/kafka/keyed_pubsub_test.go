@@ -36,7 +36,7 @@ func pubSubGroup(t *testing.T) string {
 
 func keyedPubSub(brokers []string, keyed bool) (tests.PubSubConstructor, tests.ConsumerGroupPubSubConstructor) {
 	withGroup := func(t *testing.T, group string) (message.Publisher, message.Subscriber) {
-		pub, err := kafka.NewPublisher(brokers, testLogger())
+		pub, err := kafka.NewPublisher(brokers)
 		if err != nil {
 			t.Fatal(err)
 		}

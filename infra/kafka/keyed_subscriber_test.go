@@ -682,7 +682,7 @@ func TestKeyedSubscriberConnectsWithSASL(t *testing.T) {
 	if err := a.EnsureTopics("secure"); err != nil {
 		t.Fatal(err)
 	}
-	pub, err := kafka.NewPublisher(brokers, testLogger(), kafka.WithSecurity(sec))
+	pub, err := kafka.NewPublisher(brokers, kafka.WithSecurity(sec))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -42,30 +42,17 @@ func (Marshaler) Marshal(topic string, msg *message.Message) (*sarama.ProducerMe
 	ident := events.IdentityOf(msg.Metadata, msg.Payload)
 	carry := (ident.ID == "" || ident.Source == "") && carriableUUID(msg.UUID) // no dedup id
 
-	// The headers' bytes are slices of one buffer: one allocation per
-	// record instead of two per header.
-	size := 0
-	for k, v := range msg.Metadata {
-		size += len(k) + len(v)
-	}
-	if carry {
-		size += len(UUIDHeader) + len(msg.UUID)
-	}
-	buf := make([]byte, 0, size)
-	bytesOf := func(s string) []byte {
-		buf = append(buf, s...)
-		return buf[len(buf)-len(s) : len(buf) : len(buf)]
-	}
-	headers := make([]sarama.RecordHeader, 0, len(msg.Metadata)+1)
-	for k, v := range msg.Metadata {
-		if k != MetadataKey && (k != UUIDHeader || !carry) {
-			headers = append(headers, sarama.RecordHeader{Key: bytesOf(k), Value: bytesOf(v)})
+	headers := func(yield func(string, string) bool) {
+		for k, v := range msg.Metadata {
+			if k != MetadataKey && (k != UUIDHeader || !carry) && !yield(k, v) {
+				return
+			}
+		}
+		if carry {
+			yield(UUIDHeader, msg.UUID)
 		}
 	}
-	if carry {
-		headers = append(headers, sarama.RecordHeader{Key: bytesOf(UUIDHeader), Value: bytesOf(msg.UUID)})
-	}
-	pm := &sarama.ProducerMessage{Topic: topic, Value: sarama.ByteEncoder(msg.Payload), Headers: headers}
+	pm := &sarama.ProducerMessage{Topic: topic, Value: sarama.ByteEncoder(msg.Payload), Headers: recordHeaders(headers)}
 	if key := msg.Metadata.Get(MetadataKey); key != "" {
 		pm.Key = sarama.StringEncoder(key)
 	}

@@ -3,8 +3,6 @@ package kafka_test
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -115,7 +113,7 @@ func TestPublisherPlacesKeysLikeJava(t *testing.T) {
 	}
 	defer cluster.Close()
 	brokers := cluster.ListenAddrs()
-	pub, err := kafka.NewPublisher(brokers, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	pub, err := kafka.NewPublisher(brokers)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +128,7 @@ func TestPublisherPlacesKeysLikeJava(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := kafka.NewEvents(pub, 5*time.Second).Publish(context.Background(), topic, e); err != nil {
+		if err := kafka.NewEvents(pub, 5*time.Second, nil).Publish(context.Background(), topic, e); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -4,88 +4,169 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
-	wmkafka "github.com/ThreeDotsLabs/watermill-kafka/v3/pkg/kafka"
+	"github.com/IBM/sarama"
 	"github.com/ThreeDotsLabs/watermill/message"
-
-	"github.com/reelay/reelay/events"
-	"github.com/reelay/reelay/infra/telemetry"
 )
 
-// NewPublisher returns the process's one Watermill publisher: a synchronous,
-// idempotent Sarama producer with acks=all, connected with WithSecurity's TLS
-// and SASL, if given. Publish returns only after every in-sync replica has
-// the message, or with an error.
-func NewPublisher(brokers []string, logger *slog.Logger, opts ...Option) (message.Publisher, error) {
+// ErrPublishTimeout is returned when Kafka has not acknowledged a record
+// within the deadline, or when too many records already wait for the
+// brokers. The record may still be written later; a retry of an event with
+// the same event id is deduplicated.
+var ErrPublishTimeout = errors.New("kafka did not acknowledge the event in time")
+
+// ErrPublisherClosed is returned by a send after Close began.
+var ErrPublisherClosed = errors.New("kafka publisher closed")
+
+// maxPending bounds the records sent and not yet answered by the brokers,
+// those whose sender stopped waiting included: past it a send fails at
+// once with ErrPublishTimeout, so that a cluster that stopped answering
+// cannot make the process hold records without bound.
+const maxPending = 4096
+
+// Publisher is the process's one Kafka producer: Sarama's asynchronous
+// producer, idempotent, with acks=all, connected with WithSecurity's TLS
+// and SASL, if given. It is a Watermill publisher (dead letters and
+// replays), and Events sends the API's envelopes through it as records
+// (Send), without a Watermill message in between. Either way a nil error
+// means every in-sync replica has the record.
+//
+// Sends do not wait for each other: Sarama batches the records that are
+// sent together into one request per broker. Records of one partition are
+// written in the order they were sent.
+type Publisher struct {
+	producer   sarama.AsyncProducer
+	pending    atomic.Int64
+	maxPending int64
+
+	closing   chan struct{} // closed when Close begins
+	closeOnce sync.Once
+	sending   sync.RWMutex  // held by a send while it hands its record over
+	answered  chan struct{} // closed when every answer has been delivered
+}
+
+// NewPublisher connects the producer to brokers.
+func NewPublisher(brokers []string, opts ...Option) (*Publisher, error) {
 	sec := applyOptions(opts).security
-	pub, err := wmkafka.NewPublisher(wmkafka.PublisherConfig{
-		Brokers:               brokers,
-		Marshaler:             Marshaler{},
-		OverwriteSaramaConfig: producerConfig("reelay-producer", sec),
-	}, telemetry.WatermillLogger(logger)) // builds nothing for the per-message trace lines
+	ap, err := sarama.NewAsyncProducer(brokers, producerConfig("reelay-producer", sec))
 	if err != nil {
 		return nil, connectError("kafka publisher", brokers, sec, err)
 	}
-	return pub, nil
+	p := &Publisher{producer: ap, maxPending: maxPending, closing: make(chan struct{}), answered: make(chan struct{})}
+	var answering sync.WaitGroup
+	answering.Go(func() {
+		for pm := range ap.Successes() {
+			p.answer(pm, nil)
+		}
+	})
+	answering.Go(func() {
+		for perr := range ap.Errors() {
+			p.answer(perr.Msg, perr.Err)
+		}
+	})
+	go func() {
+		answering.Wait()
+		close(p.answered)
+	}()
+	return p, nil
 }
 
-// ErrPublishTimeout is returned by Events.Publish when Kafka has not
-// acknowledged the event within the deadline. The event may still be
-// written later; a retry with the same event id is deduplicated.
-var ErrPublishTimeout = errors.New("kafka did not acknowledge the event in time")
-
-// maxPublishesInFlight bounds the publishes that have passed their deadline
-// but not finished (each waits for the producer's own timeouts): past it, a
-// publish fails at once rather than pile up.
-const maxPublishesInFlight = 4096
-
-// Events publishes envelopes through a Watermill publisher, each within a
-// deadline.
-type Events struct {
-	pub      message.Publisher
-	timeout  time.Duration
-	inFlight atomic.Int64
-}
-
-// NewEvents wraps pub; a publish waits at most timeout (0: no deadline).
-func NewEvents(pub message.Publisher, timeout time.Duration) *Events {
-	return &Events{pub: pub, timeout: timeout}
-}
-
-// Publish writes e to topic in CloudEvents binary mode, keyed by e.Key. A nil
-// error means Kafka acknowledged it with acks=all; on error the event may or
-// may not be written, and a retry with the same e.ID is deduplicated by
-// every consumer's inbox. It returns ErrPublishTimeout when the deadline
-// passes first (or when too many publishes past theirs are still running),
-// and ctx's error when ctx ends first.
-func (p *Events) Publish(ctx context.Context, topic string, e events.Envelope) error {
-	msg := message.NewMessage(e.ID, message.Payload(e.Data))
-	msg.Metadata = e.Headers() // a fresh map
-	msg.Metadata.Set(MetadataKey, e.Key)
-	msg.SetContext(ctx) // for TracePublishes: the request's span
-	if p.timeout <= 0 {
-		return p.pub.Publish(topic, msg)
+// answer gives a record's outcome to its sender, who may have stopped
+// waiting: the channel has room for it.
+func (p *Publisher) answer(pm *sarama.ProducerMessage, err error) {
+	p.pending.Add(-1)
+	if done, ok := pm.Metadata.(chan error); ok {
+		done <- err
 	}
-	if p.inFlight.Add(1) > maxPublishesInFlight {
-		p.inFlight.Add(-1)
-		return fmt.Errorf("%w: %d publishes still waiting for the brokers", ErrPublishTimeout, maxPublishesInFlight)
+}
+
+// Send writes pm and waits for the brokers' answer: at most timeout (0: no
+// limit), and no longer than ctx. It returns ErrPublishTimeout when the
+// deadline passes first or too many records already wait for the brokers,
+// ctx's error when ctx ends first, and ErrPublisherClosed after Close. On
+// any error the record may or may not be written. Send owns pm.Metadata.
+func (p *Publisher) Send(ctx context.Context, pm *sarama.ProducerMessage, timeout time.Duration) error {
+	var expired <-chan time.Time
+	if timeout > 0 {
+		t := time.NewTimer(timeout)
+		defer t.Stop()
+		expired = t.C
 	}
 	done := make(chan error, 1)
-	go func() {
-		defer p.inFlight.Add(-1)
-		done <- p.pub.Publish(topic, msg)
-	}()
-	deadline := time.NewTimer(p.timeout)
-	defer deadline.Stop()
+	pm.Metadata = done
+	if err := p.handOver(ctx, pm, expired, timeout); err != nil {
+		return err
+	}
 	select {
 	case err := <-done:
 		return err
-	case <-deadline.C:
-		return fmt.Errorf("%w (%s)", ErrPublishTimeout, p.timeout)
+	case <-expired:
+		return fmt.Errorf("%w (%s)", ErrPublishTimeout, timeout)
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// handOver gives pm to the producer, counting it as pending. It waits while
+// the producer's input is full (the brokers are slow or gone), within the
+// same bounds as Send.
+func (p *Publisher) handOver(ctx context.Context, pm *sarama.ProducerMessage, expired <-chan time.Time, timeout time.Duration) error {
+	p.sending.RLock()
+	defer p.sending.RUnlock()
+	select {
+	case <-p.closing:
+		return ErrPublisherClosed
+	default:
+	}
+	if p.pending.Add(1) > p.maxPending {
+		p.pending.Add(-1)
+		return fmt.Errorf("%w: %d records still waiting for the brokers", ErrPublishTimeout, p.maxPending)
+	}
+	select {
+	case p.producer.Input() <- pm:
+		return nil
+	case <-expired:
+		p.pending.Add(-1)
+		return fmt.Errorf("%w (%s)", ErrPublishTimeout, timeout)
+	case <-ctx.Done():
+		p.pending.Add(-1)
+		return ctx.Err()
+	case <-p.closing:
+		p.pending.Add(-1)
+		return ErrPublisherClosed
+	}
+}
+
+// Publish writes msgs to topic one after the other with Marshaler, each
+// after the one before was acknowledged; it stops at the first error.
+// It waits for Sarama's own retries and timeouts, as a synchronous producer
+// does: the messages' contexts do not end it.
+func (p *Publisher) Publish(topic string, msgs ...*message.Message) error {
+	for _, msg := range msgs {
+		pm, err := Marshaler{}.Marshal(topic, msg)
+		if err != nil {
+			return fmt.Errorf("marshal message %s: %w", msg.UUID, err)
+		}
+		if err := p.Send(context.Background(), pm, 0); err != nil {
+			return fmt.Errorf("publish message %s: %w", msg.UUID, err)
+		}
+	}
+	return nil
+}
+
+// Close stops new sends, waits for the records handed over to be answered
+// (Sarama flushes them; each answer goes to its sender) and closes the
+// connections.
+func (p *Publisher) Close() error {
+	p.closeOnce.Do(func() {
+		close(p.closing)
+		p.sending.Lock() // no send is between its check of closing and the input
+		p.producer.AsyncClose()
+		p.sending.Unlock()
+		<-p.answered
+	})
+	return nil
 }
