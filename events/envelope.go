@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"iter"
 	"strconv"
 	"strings"
 	"time"
@@ -148,16 +147,33 @@ func uuidV7Time(id string) (t [6]byte, ok bool) {
 // key under which a read model stores a row per event.
 func (e Envelope) DedupID() string { return DedupID(e.Source, e.ID) }
 
-// Headers yields the binary-mode Kafka headers of e, each once, in a fixed
-// order. The correlation id, when set, is the correlationid extension
-// (ce_correlationid). maps.Collect(e.Headers()) is what Decode reads back.
-func (e Envelope) Headers() iter.Seq2[string, string] {
-	at := e.Time.UTC().Format(time.RFC3339Nano)
-	return func(yield func(string, string) bool) {
-		_ = yield(HeaderSpecVersion, SpecVersion) && yield(HeaderID, e.ID) && yield(HeaderType, e.Type) &&
-			yield(HeaderSource, e.Source) && yield(HeaderTime, at) && yield(HeaderContentType, ContentTypeJSON) &&
-			(e.CorrelationID == "" || yield(HeaderCorrelationID, e.CorrelationID))
+// Header is one Kafka record header of an envelope.
+type Header struct{ Key, Value string }
+
+// AppendHeaders appends the binary-mode Kafka headers of e to dst, each
+// once, in a fixed order, and returns the extended slice. The correlation
+// id, when set, is the correlationid extension (ce_correlationid).
+func (e Envelope) AppendHeaders(dst []Header) []Header {
+	dst = append(dst,
+		Header{HeaderSpecVersion, SpecVersion},
+		Header{HeaderID, e.ID},
+		Header{HeaderType, e.Type},
+		Header{HeaderSource, e.Source},
+		Header{HeaderTime, e.Time.UTC().Format(time.RFC3339Nano)},
+		Header{HeaderContentType, ContentTypeJSON})
+	if e.CorrelationID != "" {
+		dst = append(dst, Header{HeaderCorrelationID, e.CorrelationID})
 	}
+	return dst
+}
+
+// Headers are AppendHeaders as a map: what Decode reads back.
+func (e Envelope) Headers() map[string]string {
+	h := map[string]string{}
+	for _, kv := range e.AppendHeaders(nil) {
+		h[kv.Key] = kv.Value
+	}
+	return h
 }
 
 // structured is the JSON form of a structured-mode CloudEvent (JSON event

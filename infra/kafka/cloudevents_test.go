@@ -3,7 +3,6 @@ package kafka_test
 import (
 	"context"
 	"encoding/json"
-	"maps"
 	"reflect"
 	"strings"
 	"testing"
@@ -390,7 +389,7 @@ func publishedView(tb testing.TB) (events.Envelope, *sarama.ProducerMessage) {
 // its key under MetadataKey.
 func envelopeMessage(e events.Envelope) *message.Message {
 	msg := message.NewMessage(e.ID, message.Payload(e.Data))
-	msg.Metadata = maps.Collect(e.Headers())
+	msg.Metadata = e.Headers()
 	msg.Metadata.Set(kafka.MetadataKey, e.Key)
 	return msg
 }

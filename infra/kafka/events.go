@@ -2,8 +2,6 @@ package kafka
 
 import (
 	"context"
-	"iter"
-	"maps"
 	"time"
 
 	"github.com/IBM/sarama"
@@ -64,7 +62,7 @@ func (p *Events) Publish(ctx context.Context, topic string, e events.Envelope) e
 	defer span.End()
 	carrier := map[string]string{}
 	tracing.Inject(ctx, carrier)
-	err := p.out.Send(ctx, envelopeRecord(topic, e, maps.All(carrier)), p.timeout)
+	err := p.out.Send(ctx, envelopeRecord(topic, e, carrier), p.timeout)
 	if err != nil {
 		span.SetStatus(codes.Error, err.Error())
 	}
@@ -72,14 +70,14 @@ func (p *Events) Publish(ctx context.Context, topic string, e events.Envelope) e
 }
 
 // envelopeRecord is the binary-mode record of e on topic, keyed by e.Key:
-// e.Data is the value, e.Headers and extra (when not nil) the headers. A
-// consumer reads back the envelope (events.Decode), and the message that
-// Marshaler's Unmarshal makes of it is the message of any record with the
-// same headers, key and value.
-func envelopeRecord(topic string, e events.Envelope, extra iter.Seq2[string, string]) *sarama.ProducerMessage {
-	headers := e.Headers()
-	if extra != nil {
-		headers = concat(headers, extra)
+// e.Data is the value, e's headers and extra the headers. A consumer reads
+// back the envelope (events.Decode), and it is the record the marshaler
+// makes of the Watermill message with the same headers and key.
+func envelopeRecord(topic string, e events.Envelope, extra map[string]string) *sarama.ProducerMessage {
+	var stack [10]events.Header
+	headers := e.AppendHeaders(stack[:0])
+	for k, v := range extra {
+		headers = append(headers, events.Header{Key: k, Value: v})
 	}
 	pm := &sarama.ProducerMessage{Topic: topic, Value: sarama.ByteEncoder(e.Data), Headers: recordHeaders(headers)}
 	if e.Key != "" {
@@ -88,38 +86,22 @@ func envelopeRecord(topic string, e events.Envelope, extra iter.Seq2[string, str
 	return pm
 }
 
-// recordHeaders copies headers (iterated twice) into record headers whose
-// bytes are slices of one buffer: one allocation per record instead of two
-// per header.
-func recordHeaders(headers iter.Seq2[string, string]) []sarama.RecordHeader {
-	size, n := 0, 0
-	for k, v := range headers {
-		size += len(k) + len(v)
-		n++
+// recordHeaders copies headers into record headers whose bytes are slices
+// of one buffer: two allocations per record instead of two per header.
+func recordHeaders(headers []events.Header) []sarama.RecordHeader {
+	size := 0
+	for _, h := range headers {
+		size += len(h.Key) + len(h.Value)
 	}
 	buf := make([]byte, 0, size)
-	bytesOf := func(s string) []byte {
-		buf = append(buf, s...)
-		return buf[len(buf)-len(s) : len(buf) : len(buf)]
-	}
-	out := make([]sarama.RecordHeader, 0, n)
-	for k, v := range headers {
-		out = append(out, sarama.RecordHeader{Key: bytesOf(k), Value: bytesOf(v)})
+	out := make([]sarama.RecordHeader, len(headers))
+	for i, h := range headers {
+		at := len(buf)
+		buf = append(buf, h.Key...)
+		out[i].Key = buf[at:len(buf):len(buf)]
+		at = len(buf)
+		buf = append(buf, h.Value...)
+		out[i].Value = buf[at:len(buf):len(buf)]
 	}
 	return out
-}
-
-func concat(a, b iter.Seq2[string, string]) iter.Seq2[string, string] {
-	return func(yield func(string, string) bool) {
-		for k, v := range a {
-			if !yield(k, v) {
-				return
-			}
-		}
-		for k, v := range b {
-			if !yield(k, v) {
-				return
-			}
-		}
-	}
 }

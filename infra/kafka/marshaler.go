@@ -42,15 +42,15 @@ func (Marshaler) Marshal(topic string, msg *message.Message) (*sarama.ProducerMe
 	ident := events.IdentityOf(msg.Metadata, msg.Payload)
 	carry := (ident.ID == "" || ident.Source == "") && carriableUUID(msg.UUID) // no dedup id
 
-	headers := func(yield func(string, string) bool) {
-		for k, v := range msg.Metadata {
-			if k != MetadataKey && (k != UUIDHeader || !carry) && !yield(k, v) {
-				return
-			}
+	var stack [16]events.Header
+	headers := stack[:0]
+	for k, v := range msg.Metadata {
+		if k != MetadataKey && (k != UUIDHeader || !carry) {
+			headers = append(headers, events.Header{Key: k, Value: v})
 		}
-		if carry {
-			yield(UUIDHeader, msg.UUID)
-		}
+	}
+	if carry {
+		headers = append(headers, events.Header{Key: UUIDHeader, Value: msg.UUID})
 	}
 	pm := &sarama.ProducerMessage{Topic: topic, Value: sarama.ByteEncoder(msg.Payload), Headers: recordHeaders(headers)}
 	if key := msg.Metadata.Get(MetadataKey); key != "" {
