@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/reelay/reelay/infra/telemetry"
 )
@@ -15,6 +16,16 @@ import (
 // outside the standard ones is "other", a path no route matched is
 // "unmatched", so no client can grow the series.
 func metricsMiddleware(m *telemetry.Metrics, routes map[string]bool) echo.MiddlewareFunc {
+	type series struct {
+		method, route string
+		status        int
+	}
+	requests := telemetry.NewSeries(func(k series) prometheus.Counter {
+		return m.HTTPRequests.WithLabelValues(k.method, k.route, strconv.Itoa(k.status))
+	})
+	seconds := telemetry.NewSeries(func(k series) prometheus.Observer {
+		return m.HTTPSeconds.WithLabelValues(k.method, k.route)
+	})
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			start := time.Now()
@@ -25,8 +36,8 @@ func metricsMiddleware(m *telemetry.Metrics, routes map[string]bool) echo.Middle
 				route = "unmatched"
 			}
 			method := methodLabel(c.Request().Method)
-			m.HTTPRequests.WithLabelValues(method, route, strconv.Itoa(status)).Inc()
-			m.HTTPSeconds.WithLabelValues(method, route).Observe(time.Since(start).Seconds())
+			requests.Of(series{method, route, status}).Inc()
+			seconds.Of(series{method: method, route: route}).Observe(time.Since(start).Seconds())
 			return err
 		}
 	}

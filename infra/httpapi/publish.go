@@ -68,12 +68,12 @@ func (s *Server) publish(c echo.Context, topic, eventType, key string, data any)
 	env.CorrelationID = correlationID(c)
 	ctx := c.Request().Context()
 	if err := s.pub.Publish(ctx, topic, env); err != nil {
-		s.metrics.Published.WithLabelValues(topic, "error").Inc()
+		s.published.Of([2]string{topic, "error"}).Inc()
 		s.logger.WarnContext(ctx, "publish failed", "topic", topic, "err", err, "correlation_id", env.CorrelationID)
 		return "", &apiError{Status: http.StatusServiceUnavailable, Code: "broker_unavailable",
 			Message: "the event could not be stored; retry later with the same Idempotency-Key"}
 	}
-	s.metrics.Published.WithLabelValues(topic, "ok").Inc()
+	s.published.Of([2]string{topic, "ok"}).Inc()
 	return id, nil
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
@@ -73,7 +74,7 @@ type Server struct {
 	ready       map[string]Check
 	stuck       func() []router.StuckPartition
 	readTimeout time.Duration
-	metrics     *telemetry.Metrics
+	published   *telemetry.Series[[2]string, prometheus.Counter] // by topic and outcome
 	logger      *slog.Logger
 	srv         *http.Server
 	addr        string
@@ -85,7 +86,8 @@ func New(d Deps) *Server {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	s := &Server{echo: e, pub: d.Publisher, movies: d.Movies, analytics: d.Analytics, deliveries: d.Deliveries,
-		ready: d.Ready, stuck: d.Stuck, readTimeout: cmp.Or(d.ReadTimeout, 30*time.Second), metrics: d.Metrics, logger: d.Logger}
+		ready: d.Ready, stuck: d.Stuck, readTimeout: cmp.Or(d.ReadTimeout, 30*time.Second), logger: d.Logger,
+		published: telemetry.NewSeries(func(k [2]string) prometheus.Counter { return d.Metrics.Published.WithLabelValues(k[0], k[1]) })}
 	e.HTTPErrorHandler = errorHandler(d.Logger)
 	routes := map[string]bool{} // the route templates, filled once every route is added
 	e.Use(correlationMiddleware)

@@ -74,12 +74,21 @@ func NewPublisher(brokers []string, opts ...Option) (*Publisher, error) {
 	return p, nil
 }
 
-// answer gives a record's outcome to its sender, who may have stopped
-// waiting: the channel has room for it.
+// answer gives a record's outcome to its sender, unless the sender's
+// deadline got there first.
 func (p *Publisher) answer(pm *sarama.ProducerMessage, err error) {
 	p.pending.Add(-1)
 	if done, ok := pm.Metadata.(chan error); ok {
-		done <- err
+		deliver(done, err)
+	}
+}
+
+// deliver puts the first outcome of a send (the brokers' answer or the
+// deadline) in its channel, which has room for one, and drops the other.
+func deliver(done chan error, err error) {
+	select {
+	case done <- err:
+	default:
 	}
 }
 
@@ -89,31 +98,29 @@ func (p *Publisher) answer(pm *sarama.ProducerMessage, err error) {
 // ctx's error when ctx ends first, and ErrPublisherClosed after Close. On
 // any error the record may or may not be written. Send owns pm.Metadata.
 func (p *Publisher) Send(ctx context.Context, pm *sarama.ProducerMessage, timeout time.Duration) error {
-	var expired <-chan time.Time
-	if timeout > 0 {
-		t := time.NewTimer(timeout)
-		defer t.Stop()
-		expired = t.C
-	}
 	done := make(chan error, 1)
 	pm.Metadata = done
-	if err := p.handOver(ctx, pm, expired, timeout); err != nil {
+	if timeout > 0 {
+		// A timer that delivers the deadline like an answer: the waits
+		// below watch one channel for both.
+		t := time.AfterFunc(timeout, func() { deliver(done, fmt.Errorf("%w (%s)", ErrPublishTimeout, timeout)) })
+		defer t.Stop()
+	}
+	if err := p.handOver(ctx, pm, done); err != nil {
 		return err
 	}
 	select {
 	case err := <-done:
 		return err
-	case <-expired:
-		return fmt.Errorf("%w (%s)", ErrPublishTimeout, timeout)
 	case <-ctx.Done():
 		return ctx.Err()
 	}
 }
 
 // handOver gives pm to the producer, counting it as pending. It waits while
-// the producer's input is full (the brokers are slow or gone), within the
-// same bounds as Send.
-func (p *Publisher) handOver(ctx context.Context, pm *sarama.ProducerMessage, expired <-chan time.Time, timeout time.Duration) error {
+// the producer's input is full (the brokers are slow or gone), until done
+// has the deadline or ctx ends.
+func (p *Publisher) handOver(ctx context.Context, pm *sarama.ProducerMessage, done chan error) error {
 	p.sending.RLock()
 	defer p.sending.RUnlock()
 	select {
@@ -128,9 +135,14 @@ func (p *Publisher) handOver(ctx context.Context, pm *sarama.ProducerMessage, ex
 	select {
 	case p.producer.Input() <- pm:
 		return nil
-	case <-expired:
+	default: // the input is full: wait, within the bounds
+	}
+	select {
+	case p.producer.Input() <- pm:
+		return nil
+	case err := <-done:
 		p.pending.Add(-1)
-		return fmt.Errorf("%w (%s)", ErrPublishTimeout, timeout)
+		return err
 	case <-ctx.Done():
 		p.pending.Add(-1)
 		return ctx.Err()
