@@ -137,19 +137,18 @@ func (p *Publisher) handOver(ctx context.Context, pm *sarama.ProducerMessage, do
 		return nil
 	default: // the input is full: wait, within the bounds
 	}
+	var err error
 	select {
 	case p.producer.Input() <- pm:
 		return nil
-	case err := <-done:
-		p.pending.Add(-1)
-		return err
+	case err = <-done:
 	case <-ctx.Done():
-		p.pending.Add(-1)
-		return ctx.Err()
+		err = ctx.Err()
 	case <-p.closing:
-		p.pending.Add(-1)
-		return ErrPublisherClosed
+		err = ErrPublisherClosed
 	}
+	p.pending.Add(-1) // never handed over
+	return err
 }
 
 // Publish writes msgs to topic one after the other with Marshaler, each
